@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One settings list for every Swift target (swift-nio, swift-log).
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "HromadaLedger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "admin", targets: ["admin"]),
+        .library(name: "Events", targets: ["Events"]),
+        .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "Workers", targets: ["Workers"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // zstd through the system's libzstd (Debian: libzstd-dev).
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        // CRC32C (Castagnoli) with the SSE4.2 instruction where the CPU has it.
+        .target(name: "CCRC32C"),
+        .target(
+            name: "Events",
+            dependencies: [
+                "CZstd", "CCRC32C",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Projections",
+            dependencies: [
+                "Events",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Workers",
+            dependencies: [
+                "Events", "Projections",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "DemoHistory",
+            dependencies: ["Events"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "admin",
+            dependencies: [
+                "Events", "Projections", "Workers", "DemoHistory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Events", "Projections"], swiftSettings: swiftSettings),
+        .testTarget(name: "WorkersTests", dependencies: ["Events", "Projections", "Workers", "DemoHistory"], swiftSettings: swiftSettings),
+        .testTarget(name: "AdminTests", dependencies: ["Events"], swiftSettings: swiftSettings),
+    ]
+)

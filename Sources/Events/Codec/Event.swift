@@ -1,0 +1,97 @@
+import Foundation
+
+/// An event as a client proposes it (one line of the interchange format, spec section 1).
+public struct ProposedEvent: Sendable, Hashable {
+    /// The event's identity; `nil` lets the store assign a random one.
+    public var id: UUID?
+    public var stream: String
+    public var type: String
+    public var occurredAt: Timestamp
+    /// `-1`: the stream must not exist; `N`: its last version must be N; `nil`: any.
+    public var expectedVersion: Int64?
+    public var data: [String: JSONValue]
+    public var metadata: [String: JSONValue]
+    /// Only when migrating a history: the time the source system recorded it.
+    public var recordedAt: Timestamp?
+    /// Present when the line came from an export: the position, version and hash it had there,
+    /// which the store checks it reproduces.
+    public var exported: Exported?
+
+    /// The store-assigned fields of an exported line.
+    public struct Exported: Sendable, Hashable {
+        public var position: Int64
+        public var version: Int64?
+        public var hash: String?
+        public init(position: Int64, version: Int64?, hash: String?) {
+            self.position = position
+            self.version = version
+            self.hash = hash
+        }
+    }
+
+    public init(
+        id: UUID? = nil, stream: String, type: String, occurredAt: Timestamp, expectedVersion: Int64? = nil,
+        data: [String: JSONValue], metadata: [String: JSONValue] = [:], recordedAt: Timestamp? = nil,
+        exported: Exported? = nil
+    ) {
+        self.id = id
+        self.stream = stream
+        self.type = type
+        self.occurredAt = occurredAt
+        self.expectedVersion = expectedVersion
+        self.data = data
+        self.metadata = metadata
+        self.recordedAt = recordedAt
+        self.exported = exported
+    }
+
+    /// The category of the stream: `submission` for `submission-2020-0042`.
+    public var category: Substring { stream.prefix { $0 != "-" } }
+}
+
+/// An event as the log holds it.
+public struct RecordedEvent: Sendable, Hashable {
+    /// Global position, 1-based and dense.
+    public var position: Int64
+    public var id: UUID
+    public var stream: String
+    /// Position within its stream, 0-based.
+    public var version: Int64
+    public var type: String
+    public var occurredAt: Timestamp
+    public var recordedAt: Timestamp
+    public var data: [String: JSONValue]
+    public var metadata: [String: JSONValue]
+    /// SHA-256 chaining this event to the previous one, lowercase hex.
+    public var hash: String
+
+    public init(
+        position: Int64, id: UUID, stream: String, version: Int64, type: String, occurredAt: Timestamp,
+        recordedAt: Timestamp, data: [String: JSONValue], metadata: [String: JSONValue], hash: String
+    ) {
+        self.position = position
+        self.id = id
+        self.stream = stream
+        self.version = version
+        self.type = type
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.data = data
+        self.metadata = metadata
+        self.hash = hash
+    }
+
+    /// The category of the stream: `submission` for `submission-2020-0042`.
+    public var category: Substring { stream.prefix { $0 != "-" } }
+}
+
+/// A rule an event breaks: the field (a dotted path such as `data.scores.relevance`) and why.
+public struct Rejection: Error, Sendable, Hashable, CustomStringConvertible {
+    public var field: String
+    public var reason: String
+    public init(field: String, reason: String) {
+        self.field = field
+        self.reason = reason
+    }
+    public var description: String { "\(field): \(reason)" }
+}

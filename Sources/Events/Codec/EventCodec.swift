@@ -1,0 +1,260 @@
+import Crypto
+import Foundation
+
+/// The codec layer: interchange lines to ``ProposedEvent``, and ``RecordedEvent`` to the
+/// canonical stored line and back.
+///
+/// A stored line is compact JSON with keys in this fixed order:
+///
+///     {"position":P,"id":"…","stream":"…","version":V,"type":"…","occurredAt":"…",
+///      "recordedAt":"…","data":{…},"metadata":{…},"hash":"<64 hex>"}
+///
+/// `hash` = SHA-256(previous event's hash as 32 raw bytes ‖ the line's bytes before
+/// `,"hash":`); the first event's previous hash is 32 zero bytes.
+public enum EventCodec {
+    static let envelopeKeys: Set<String> = [
+        "id", "stream", "type", "occurredAt", "expectedVersion", "data", "metadata", "recordedAt",
+        "position", "version", "hash",
+    ]
+
+    /// Decodes one interchange line into a proposed event, checking the envelope's fields.
+    /// - Throws: a ``Rejection`` naming the field and the rule.
+    public static func decodeProposed(line: some Collection<UInt8>) throws(Rejection) -> ProposedEvent {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(line)
+        } catch {
+            throw Rejection(field: "(line)", reason: error.description)
+        }
+        return try decodeProposed(value)
+    }
+
+    /// Checks an already parsed envelope.
+    public static func decodeProposed(_ value: JSONValue) throws(Rejection) -> ProposedEvent {
+        guard case .object(let o) = value else {
+            throw Rejection(field: "(line)", reason: "an event must be a JSON object, found \(value.typeName)")
+        }
+        for key in o.keys where !envelopeKeys.contains(key) {
+            throw Rejection(field: key, reason: "unknown field of the event envelope")
+        }
+        func requiredString(_ key: String) throws(Rejection) -> String {
+            guard let v = o[key], !v.isNull else { throw Rejection(field: key, reason: "is required") }
+            guard let s = v.stringValue else { throw Rejection(field: key, reason: "must be a string, found \(v.typeName)") }
+            return s
+        }
+        func timestamp(_ key: String, _ s: String) throws(Rejection) -> Timestamp {
+            guard let t = Timestamp(rfc3339: s) else {
+                throw Rejection(field: key, reason: "must be an RFC 3339 timestamp such as 2020-08-25T10:00:00Z, found \"\(s.prefix(40))\"")
+            }
+            return t
+        }
+        let stream = try requiredString("stream")
+        try checkStreamName(stream)
+        let type = try requiredString("type")
+        guard !type.isEmpty, type.utf8.count <= 100 else { throw Rejection(field: "type", reason: "must be 1..100 bytes") }
+        let occurredAt = try timestamp("occurredAt", try requiredString("occurredAt"))
+        var id: UUID?
+        if let v = o["id"], !v.isNull {
+            guard let s = v.stringValue, let u = UUID(uuidString: s) else {
+                throw Rejection(field: "id", reason: "must be a UUID string")
+            }
+            id = u
+        }
+        var expectedVersion: Int64?
+        if let v = o["expectedVersion"], !v.isNull {
+            guard case .int(let n) = v, n >= -1 else {
+                throw Rejection(field: "expectedVersion", reason: "must be an integer >= -1")
+            }
+            expectedVersion = n
+        }
+        guard let dataValue = o["data"], !dataValue.isNull else { throw Rejection(field: "data", reason: "is required") }
+        guard case .object(let data) = dataValue else {
+            throw Rejection(field: "data", reason: "must be a JSON object, found \(dataValue.typeName)")
+        }
+        var metadata: [String: JSONValue] = [:]
+        if let v = o["metadata"], !v.isNull {
+            guard case .object(let m) = v else { throw Rejection(field: "metadata", reason: "must be a JSON object") }
+            metadata = m
+        }
+        var recordedAt: Timestamp?
+        if let v = o["recordedAt"], !v.isNull {
+            guard let s = v.stringValue else { throw Rejection(field: "recordedAt", reason: "must be a string") }
+            recordedAt = try timestamp("recordedAt", s)
+        }
+        var exported: ProposedEvent.Exported?
+        if let v = o["position"], !v.isNull {
+            guard case .int(let p) = v, p >= 1 else { throw Rejection(field: "position", reason: "must be an integer >= 1") }
+            var version: Int64?
+            if let vv = o["version"], !vv.isNull {
+                guard case .int(let n) = vv, n >= 0 else { throw Rejection(field: "version", reason: "must be an integer >= 0") }
+                version = n
+            }
+            var hash: String?
+            if let hv = o["hash"], !hv.isNull {
+                guard let h = hv.stringValue, h.utf8.count == 64, h.utf8.allSatisfy({ isLowerHex($0) }) else {
+                    throw Rejection(field: "hash", reason: "must be 64 lowercase hex digits")
+                }
+                hash = h
+            }
+            exported = .init(position: p, version: version, hash: hash)
+        } else if o["version"] != nil || o["hash"] != nil {
+            throw Rejection(field: o["version"] != nil ? "version" : "hash", reason: "is written by the store; only an exported line (with its position) may carry it")
+        }
+        return ProposedEvent(
+            id: id, stream: stream, type: type, occurredAt: occurredAt, expectedVersion: expectedVersion,
+            data: data, metadata: metadata, recordedAt: recordedAt, exported: exported)
+    }
+
+    /// Checks `<category>-<key>`, 1..200 bytes of `[A-Za-z0-9._:-]`.
+    public static func checkStreamName(_ stream: String) throws(Rejection) {
+        let bytes = stream.utf8
+        guard (1...200).contains(bytes.count) else { throw Rejection(field: "stream", reason: "must be 1..200 bytes") }
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: ":"),
+                UInt8(ascii: "-"):
+                continue
+            default:
+                throw Rejection(field: "stream", reason: "may hold only A-Z a-z 0-9 . _ : - (found \"\(stream.prefix(60))\")")
+            }
+        }
+        guard let dash = bytes.firstIndex(of: UInt8(ascii: "-")), dash != bytes.startIndex,
+            bytes.index(after: dash) != bytes.endIndex
+        else {
+            throw Rejection(field: "stream", reason: "must be <category>-<key>, found \"\(stream.prefix(60))\"")
+        }
+    }
+
+    @inline(__always) static func isLowerHex(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66)
+    }
+
+    /// Length of the stored line's tail `,"hash":"<64 hex>"}`.
+    public static let hashTailCount = 75
+
+    /// Appends the canonical stored line of an event (with its newline) to `out` and returns
+    /// the event's hash, computed from `previousHash`.
+    public static func encodeLine(
+        position: Int64, id: UUID, stream: String, version: Int64, type: String, occurredAt: Timestamp,
+        recordedAt: Timestamp, data: [String: JSONValue], metadata: [String: JSONValue],
+        previousHash: SHA256Digest?, into out: inout [UInt8]
+    ) -> SHA256Digest {
+        let start = out.count
+        out.append(contentsOf: #"{"position":"#.utf8)
+        out.append(contentsOf: String(position).utf8)
+        out.append(contentsOf: #","id":""#.utf8)
+        out.append(contentsOf: id.uuidString.lowercased().utf8)
+        out.append(contentsOf: #"","stream":"#.utf8)
+        JSONValue.writeString(stream, into: &out)
+        out.append(contentsOf: #","version":"#.utf8)
+        out.append(contentsOf: String(version).utf8)
+        out.append(contentsOf: #","type":"#.utf8)
+        JSONValue.writeString(type, into: &out)
+        out.append(contentsOf: #","occurredAt":""#.utf8)
+        out.append(contentsOf: occurredAt.rfc3339.utf8)
+        out.append(contentsOf: #"","recordedAt":""#.utf8)
+        out.append(contentsOf: recordedAt.rfc3339.utf8)
+        out.append(contentsOf: #"","data":"#.utf8)
+        JSONValue.writeObject(data, into: &out)
+        out.append(contentsOf: #","metadata":"#.utf8)
+        JSONValue.writeObject(metadata, into: &out)
+        let digest = out.withUnsafeBufferPointer { buffer in
+            chainHash(previous: previousHash, content: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]))
+        }
+        out.append(contentsOf: #","hash":""#.utf8)
+        appendHex(digest, into: &out)
+        out.append(contentsOf: "\"}\n".utf8)
+        return digest
+    }
+
+    /// SHA-256(previous ‖ content); a missing previous hash counts as 32 zero bytes.
+    public static func chainHash(previous: SHA256Digest?, content: UnsafeBufferPointer<UInt8>) -> SHA256Digest {
+        var hasher = SHA256()
+        if let previous {
+            previous.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        } else {
+            hasher.update(data: zeroHash)
+        }
+        hasher.update(bufferPointer: UnsafeRawBufferPointer(content))
+        return hasher.finalize()
+    }
+
+    static let zeroHash = [UInt8](repeating: 0, count: 32)
+    static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    static func appendHex(_ digest: SHA256Digest, into out: inout [UInt8]) {
+        digest.withUnsafeBytes { raw in
+            for byte in raw {
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0xF)])
+            }
+        }
+    }
+
+    /// Lowercase hex of a digest.
+    public static func hex(_ digest: SHA256Digest) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        appendHex(digest, into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Decodes one stored line (without its newline) into a recorded event.
+    /// - Throws: a ``Rejection`` when the line is not a well-formed stored event.
+    public static func decodeRecorded(line: UnsafeBufferPointer<UInt8>) throws(Rejection) -> RecordedEvent {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(buffer: line)
+        } catch {
+            throw Rejection(field: "(line)", reason: error.description)
+        }
+        guard case .object(let o) = value,
+            case .int(let position)? = o["position"],
+            let idText = o["id"]?.stringValue, let id = UUID(uuidString: idText),
+            let stream = o["stream"]?.stringValue,
+            case .int(let version)? = o["version"],
+            let type = o["type"]?.stringValue,
+            let occurredText = o["occurredAt"]?.stringValue, let occurredAt = Timestamp(rfc3339: occurredText),
+            let recordedText = o["recordedAt"]?.stringValue, let recordedAt = Timestamp(rfc3339: recordedText),
+            case .object(let data)? = o["data"],
+            case .object(let metadata)? = o["metadata"],
+            let hash = o["hash"]?.stringValue
+        else {
+            throw Rejection(field: "(line)", reason: "not a stored event")
+        }
+        return RecordedEvent(
+            position: position, id: id, stream: stream, version: version, type: type, occurredAt: occurredAt,
+            recordedAt: recordedAt, data: data, metadata: metadata, hash: hash)
+    }
+
+    /// The stored line of a recorded event, without the newline (what `read` and `export` print).
+    public static func storedLine(_ e: RecordedEvent) -> String {
+        var out: [UInt8] = []
+        let prefixEnd: Int
+        out.append(contentsOf: #"{"position":"#.utf8)
+        out.append(contentsOf: String(e.position).utf8)
+        out.append(contentsOf: #","id":""#.utf8)
+        out.append(contentsOf: e.id.uuidString.lowercased().utf8)
+        out.append(contentsOf: #"","stream":"#.utf8)
+        JSONValue.writeString(e.stream, into: &out)
+        out.append(contentsOf: #","version":"#.utf8)
+        out.append(contentsOf: String(e.version).utf8)
+        out.append(contentsOf: #","type":"#.utf8)
+        JSONValue.writeString(e.type, into: &out)
+        out.append(contentsOf: #","occurredAt":""#.utf8)
+        out.append(contentsOf: e.occurredAt.rfc3339.utf8)
+        out.append(contentsOf: #"","recordedAt":""#.utf8)
+        out.append(contentsOf: e.recordedAt.rfc3339.utf8)
+        out.append(contentsOf: #"","data":"#.utf8)
+        JSONValue.writeObject(e.data, into: &out)
+        out.append(contentsOf: #","metadata":"#.utf8)
+        JSONValue.writeObject(e.metadata, into: &out)
+        prefixEnd = out.count
+        _ = prefixEnd
+        out.append(contentsOf: #","hash":""#.utf8)
+        out.append(contentsOf: e.hash.utf8)
+        out.append(contentsOf: "\"}".utf8)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

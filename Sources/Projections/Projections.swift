@@ -1,0 +1,1 @@
+// Read models in SQLite, folded from the event log.
