@@ -138,8 +138,8 @@ public enum EventCodec {
     public static func encodeLine(
         position: Int64, id: UUID, stream: String, version: Int64, type: String, occurredAt: Timestamp,
         recordedAt: Timestamp, data: [String: JSONValue], metadata: [String: JSONValue],
-        previousHash: SHA256Digest?, into out: inout [UInt8]
-    ) -> SHA256Digest {
+        previousHash: [UInt8]?, into out: inout [UInt8]
+    ) -> [UInt8] {
         let start = out.count
         out.append(contentsOf: #"{"position":"#.utf8)
         out.append(contentsOf: String(position).utf8)
@@ -169,31 +169,25 @@ public enum EventCodec {
     }
 
     /// SHA-256(previous ‖ content); a missing previous hash counts as 32 zero bytes.
-    public static func chainHash(previous: SHA256Digest?, content: UnsafeBufferPointer<UInt8>) -> SHA256Digest {
+    public static func chainHash(previous: [UInt8]?, content: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var hasher = SHA256()
-        if let previous {
-            previous.withUnsafeBytes { hasher.update(bufferPointer: $0) }
-        } else {
-            hasher.update(data: zeroHash)
-        }
+        hasher.update(data: previous ?? zeroHash)
         hasher.update(bufferPointer: UnsafeRawBufferPointer(content))
-        return hasher.finalize()
+        return Array(hasher.finalize())
     }
 
     static let zeroHash = [UInt8](repeating: 0, count: 32)
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
-    static func appendHex(_ digest: SHA256Digest, into out: inout [UInt8]) {
-        digest.withUnsafeBytes { raw in
-            for byte in raw {
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0xF)])
-            }
+    static func appendHex(_ digest: [UInt8], into out: inout [UInt8]) {
+        for byte in digest {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0xF)])
         }
     }
 
     /// Lowercase hex of a digest.
-    public static func hex(_ digest: SHA256Digest) -> String {
+    public static func hex(_ digest: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(64)
         appendHex(digest, into: &out)

@@ -1,0 +1,29 @@
+# Hromada Ledger. `make demo` runs the main job; `make test` runs the tests.
+SWIFT ?= swift
+STORE ?= ./store
+
+.PHONY: demo test bench build release deps clean
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product admin
+
+## The main job: a generated multi-year history into the default store, read models built, a tour.
+demo: release
+	.build/release/admin demo --store $(STORE)
+
+## Every test (Swift Testing), end to end.
+test: deps
+	$(SWIFT) test
+
+## Figures beside the peers (sqlite-table, PostgreSQL, eventsourcing, zstd CLI) in one run.
+bench: release
+	scripts/bench.sh
+
+clean:
+	rm -rf .build

@@ -1,1 +1,0 @@
-// A generator of realistic histories.

@@ -1,0 +1,228 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Reads a store's log: by position, by stream, by recorded time. Many readers, in any
+/// process, at any time; they see committed frames only (the ones the index knows).
+public final class EventLogReader: @unchecked Sendable {
+    // @unchecked: `index` is a GRDB DatabaseQueue (thread-safe); the segment-file cache is
+    // guarded by `lock`.
+    public let layout: StoreLayout
+    let index: LogIndex
+    private let lock = NSLock()
+    private var files: [Int64: PosixFile] = [:]
+
+    /// Opens a store for reading. When the index is missing or behind the log and no writer is
+    /// running, it is brought up to date first (taking the writer's lock briefly).
+    public init(layout: StoreLayout) throws {
+        try layout.requireStore()
+        self.layout = layout
+        if !fileExists(layout.index) || Self.indexMayBeBehind(layout) {
+            if let lock = WriterLock.tryTake(path: layout.lock) {
+                let store = try EventStore(layout: layout, options: EventStoreOptions(), lock: lock)
+                store.close()
+            }
+        }
+        index = try LogIndex(path: layout.index, readOnly: false)
+    }
+
+    /// A reader over an index the caller has open already (the writer, while it recovers).
+    init(layout: StoreLayout, index: LogIndex) throws {
+        self.layout = layout
+        self.index = index
+    }
+
+    /// Cheap test: does the last segment end beyond the last indexed frame?
+    static func indexMayBeBehind(_ layout: StoreLayout) -> Bool {
+        guard let segments = try? layout.segments(), let last = segments.last,
+            let index = try? LogIndex(path: layout.index, readOnly: false)
+        else { return false }
+        guard let frame = try? index.lastFrame() else { return true }
+        let size = (try? PosixFile(path: last.path, flags: O_RDONLY).size) ?? 0
+        return frame.segment != last.first || frame.offset + frame.length != Int64(size)
+    }
+
+    /// The last committed event: position, recordedAt and hash (position 0 when empty).
+    public func head() throws -> (position: Int64, recordedAt: Timestamp?, hash: String?) {
+        guard let frame = try index.lastFrame() else { return (0, nil, nil) }
+        return (
+            frame.lastPosition, Timestamp(milliseconds: frame.lastRecordedAt),
+            EventCodec.hex(frame.lastHash)
+        )
+    }
+
+    private func file(segment: Int64) throws -> PosixFile {
+        lock.lock()
+        defer { lock.unlock() }
+        if let f = files[segment] { return f }
+        let f = try PosixFile(path: layout.segmentPath(firstPosition: segment), flags: O_RDONLY)
+        files[segment] = f
+        return f
+    }
+
+    /// Reads and checks one indexed frame, returning its decompressed lines.
+    func body(of frame: LogIndex.Frame) throws -> [UInt8] {
+        let f = try file(segment: frame.segment)
+        let bytes = try f.read(at: Int(frame.offset), count: Int(frame.length))
+        return try bytes.withUnsafeBytes { raw in
+            guard raw.count == Int(frame.length), case .header(let h) = FrameHeader.decode(raw),
+                h.firstPosition == frame.firstPosition
+            else {
+                throw EventStoreError(
+                    .corruption, "log segment \(f.path) is damaged at offset \(frame.offset), position \(frame.firstPosition): invalid frame header")
+            }
+            let compressed = UnsafeRawBufferPointer(rebasing: raw[FrameHeader.size...])
+            guard crc32c(compressed) == h.bodyCRC else {
+                throw EventStoreError(
+                    .corruption, "log segment \(f.path) is damaged at offset \(frame.offset), position \(frame.firstPosition): body checksum mismatch")
+            }
+            var out: [UInt8] = []
+            guard ZstdDecompressor().decompress(compressed, size: Int(h.uncompressedLength), into: &out) else {
+                throw EventStoreError(
+                    .corruption, "log segment \(f.path) at offset \(frame.offset), position \(frame.firstPosition): zstd frame does not decompress")
+            }
+            return out
+        }
+    }
+
+    /// Calls `body` with each stored line (no newline) from `position` on, in order, until it
+    /// returns false or `through` is passed.
+    public func forEachLine(
+        from position: Int64 = 1, through last: Int64 = .max,
+        _ body: (_ position: Int64, _ line: UnsafeBufferPointer<UInt8>) throws -> Bool
+    ) throws {
+        var next = max(position, 1)
+        while next <= last {
+            let frames = try index.frames(from: next, limit: 64).filter { $0.lastPosition >= next }
+            if frames.isEmpty { return }
+            for frame in frames where frame.lastPosition >= next {
+                let lines = try self.body(of: frame)
+                var stop = false
+                try lines.withUnsafeBufferPointer { buffer in
+                    var p = frame.firstPosition
+                    var start = 0
+                    while start < buffer.count {
+                        let end = buffer[start...].firstIndex(of: 0x0A) ?? buffer.count
+                        if p >= next && p <= last {
+                            if try !body(p, UnsafeBufferPointer(rebasing: buffer[start..<end])) { stop = true; return }
+                        }
+                        if p > last { stop = true; return }
+                        p += 1
+                        start = end + 1
+                    }
+                }
+                if stop { return }
+                next = frame.lastPosition + 1
+                if next > last { return }
+            }
+        }
+    }
+
+    /// Calls `body` with each event from `position` on, in order, until it returns false.
+    public func forEach(
+        from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Bool
+    ) throws {
+        try forEachLine(from: position, through: last) { p, line in
+            let event: RecordedEvent
+            do {
+                event = try EventCodec.decodeRecorded(line: line)
+            } catch {
+                throw EventStoreError(.corruption, "the stored event at position \(p) does not decode: \(error)")
+            }
+            return try body(event)
+        }
+    }
+
+    /// Up to `limit` events after `position`.
+    public func events(after position: Int64, limit: Int) throws -> [RecordedEvent] {
+        var out: [RecordedEvent] = []
+        out.reserveCapacity(min(limit, 4096))
+        try forEach(from: position + 1) { e in
+            out.append(e)
+            return out.count < limit
+        }
+        return out
+    }
+
+    /// The event at `position`, if the log has it.
+    public func event(at position: Int64) throws -> RecordedEvent? {
+        try events(after: position - 1, limit: 1).first.flatMap { $0.position == position ? $0 : nil }
+    }
+
+    /// The events of one stream from `fromVersion`, in order.
+    public func stream(_ name: String, fromVersion: Int64 = 0) throws -> [RecordedEvent] {
+        let positions = try index.positions(stream: name, fromVersion: fromVersion)
+        var out: [RecordedEvent] = []
+        var cachedFrame: LogIndex.Frame?
+        var lineTable: [[UInt8]] = []
+        for p in positions {
+            if cachedFrame == nil || p > cachedFrame!.lastPosition || p < cachedFrame!.firstPosition {
+                guard let frame = try index.frame(containing: p) else { break }
+                cachedFrame = frame
+                let body = try self.body(of: frame)
+                lineTable = body.split(separator: 0x0A, omittingEmptySubsequences: true).map(Array.init)
+            }
+            let line = lineTable[Int(p - cachedFrame!.firstPosition)]
+            let event = try line.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }
+            out.append(event)
+        }
+        return out
+    }
+
+    /// The position of the event with this id.
+    public func position(of id: UUID) throws -> Int64? { try index.position(ofID: id) }
+
+    /// The last stream version, or nil when the stream does not exist.
+    public func streamVersion(_ name: String) throws -> Int64? { try index.streamInfo(name)?.lastVersion }
+
+    /// The last position whose recordedAt is at or before `time` (0 when none).
+    public func lastPosition(recordedAtOrBefore time: Timestamp) throws -> Int64 {
+        guard let frame = try index.lastFrame(recordedAtOrBefore: time.milliseconds) else { return 0 }
+        if frame.lastRecordedAt <= time.milliseconds { return frame.lastPosition }
+        var result = frame.firstPosition - 1
+        try forEach(from: frame.firstPosition, through: frame.lastPosition) { e in
+            if e.recordedAt <= time { result = e.position; return true }
+            return false
+        }
+        return result
+    }
+
+    /// The hash of the event at `position` (lowercase hex), or nil.
+    public func hash(at position: Int64) throws -> String? {
+        guard position >= 1 else { return nil }
+        if let frame = try index.frame(containing: position), frame.lastPosition == position {
+            return EventCodec.hex(frame.lastHash)
+        }
+        return try event(at: position)?.hash
+    }
+
+    /// Counts for `admin stats`.
+    public struct Stats: Sendable, Codable {
+        public var events: Int64
+        public var streams: Int64
+        public var frames: Int64
+        public var segments: Int
+        public var logBytes: Int64
+        public var indexBytes: Int64
+        public var uncompressedBytes: Int64
+        public var headPosition: Int64
+        public var headRecordedAt: String?
+        public var headHash: String?
+    }
+
+    public func stats() throws -> Stats {
+        let counts = try index.counts()
+        let segments = try layout.segments()
+        var logBytes: Int64 = 0
+        for s in segments { logBytes += Int64((try? PosixFile(path: s.path, flags: O_RDONLY).size) ?? 0) }
+        var indexBytes: Int64 = 0
+        for suffix in ["", "-wal", "-shm"] {
+            indexBytes += Int64((try? PosixFile(path: layout.index + suffix, flags: O_RDONLY).size) ?? 0)
+        }
+        let head = try head()
+        return Stats(
+            events: counts.events, streams: counts.streams, frames: counts.frames, segments: segments.count,
+            logBytes: logBytes, indexBytes: indexBytes, uncompressedBytes: counts.rawBytes, headPosition: head.position,
+            headRecordedAt: head.recordedAt?.rfc3339, headHash: head.hash)
+    }
+}

@@ -1,0 +1,335 @@
+import Crypto
+import Foundation
+import GRDB
+import Logging
+
+/// How a store writes.
+public struct EventStoreOptions: Sendable {
+    /// A segment file rolls over once it would grow past this many bytes.
+    public var segmentSize = 64 << 20
+    /// A frame is closed once its uncompressed lines reach this many bytes.
+    public var frameBytes = 1 << 20
+    public var compressionLevel: Int32 = 3
+    /// Wait for another writer to finish instead of failing at once.
+    public var waitForLock = false
+    /// The store's clock for `recordedAt` (injected so that tests never depend on the time).
+    public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
+    public var logger = Logger(label: "hromada.events")
+
+    public init() {}
+}
+
+/// What an append did: the position of each proposed event (the original position for an id
+/// the log already held) and the log's head after it.
+public struct AppendResult: Sendable, Equatable {
+    public var positions: [Int64]
+    public var appended: Int
+    public var duplicates: Int
+    public var head: Int64
+}
+
+/// The writer of a store: appends with optimistic concurrency, idempotent ids and atomic
+/// multi-event batches, durable when acknowledged. One per store across all processes (an OS
+/// file lock); thread-safe inside its process, where concurrent appends share one fsync.
+public final class EventStore: @unchecked Sendable {
+    // @unchecked: every mutable member is touched only with `condition` locked, or by the one
+    // thread that currently leads a group commit (`leading`).
+    public let layout: StoreLayout
+    public let options: EventStoreOptions
+    /// What opening the store found and repaired.
+    public let recovery: RecoveryReport
+    private let lock: WriterLock
+    private let writer: LogWriter
+    private let condition = NSCondition()
+    private var queue: [Request] = []
+    private var leading = false
+    private var closed = false
+
+    private final class Request {
+        let events: [ProposedEvent]
+        let validate: Bool
+        var result: Result<AppendResult, any Error>?
+        init(events: [ProposedEvent], validate: Bool) {
+            self.events = events
+            self.validate = validate
+        }
+    }
+
+    /// Opens a store for writing: takes the lock, recovers the log's tail, brings the index and
+    /// the domain state up to date.
+    /// - Throws: ``EventStoreError`` `.locked` when another process writes, `.corruption` when the
+    ///   log is damaged other than at its very end.
+    public convenience init(layout: StoreLayout, options: EventStoreOptions = EventStoreOptions()) throws {
+        try layout.requireStore()
+        let lock = try WriterLock(path: layout.lock, wait: options.waitForLock)
+        try self.init(layout: layout, options: options, lock: lock)
+    }
+
+    init(layout: StoreLayout, options: EventStoreOptions, lock: WriterLock) throws {
+        self.layout = layout
+        self.options = options
+        self.lock = lock
+        let logger = options.logger
+        var index: LogIndex
+        do {
+            index = try LogIndex(path: layout.index, readOnly: false)
+            _ = try index.lastFrame()
+        } catch {
+            logger.warning("the index cannot be opened; rebuilding it from the log", metadata: ["error": "\(error)"])
+            for suffix in ["", "-wal", "-shm"] { unlink(layout.index + suffix) }
+            index = try LogIndex(path: layout.index, readOnly: false)
+        }
+        var report = RecoveryReport()
+        let tail = try Recovery(layout: layout, index: index, logger: logger).run(report: &report)
+        recovery = report
+        writer = LogWriter(layout: layout, options: options, index: index, logger: logger)
+        let domain = try Self.loadDomain(layout: layout, index: index, head: tail.nextPosition - 1)
+        try writer.resume(
+            segmentFirst: tail.segmentFirst, segmentEnd: tail.segmentEnd, nextPosition: tail.nextPosition,
+            lastHash: tail.lastHash, lastRecordedAt: tail.lastRecordedAt, domain: domain)
+    }
+
+    /// The domain state at `head`: the saved one, then the events after it.
+    private static func loadDomain(layout: StoreLayout, index: LogIndex, head: Int64) throws -> DomainState {
+        var state = DomainState()
+        var from: Int64 = 1
+        if let saved = try index.domainState(), saved.position <= head,
+            let decoded = try? JSONDecoder().decode(DomainState.self, from: saved.state)
+        {
+            state = decoded
+            from = saved.position + 1
+        }
+        if from <= head {
+            let reader = try EventLogReader(layout: layout, index: index)
+            try reader.forEach(from: from) { e in
+                state.apply(type: e.type, stream: e.stream, occurredAt: e.occurredAt, data: e.data)
+                return true
+            }
+            if head - from > 1000 { try index.saveDomainState(position: head, state: JSONEncoder().encode(state)) }
+        }
+        return state
+    }
+
+    /// The position of the last committed event (0 when the log is empty).
+    public var head: Int64 {
+        condition.lock()
+        defer { condition.unlock() }
+        return writer.head
+    }
+
+    /// Appends `events` as one all-or-nothing unit, durable when this returns.
+    ///
+    /// Each event is checked against the catalog and the business rules (unless `validate` is
+    /// false: an operator's override), its `expectedVersion`, and its id: an id the log holds
+    /// already is not appended again, and its original position is returned. Concurrent callers
+    /// in this process share one fsync.
+    /// - Throws: ``EventStoreError`` (`.invalidEvent` with the event's index and field,
+    ///   `.wrongExpectedVersion`, `.io`); nothing of the batch is then written.
+    public func append(_ events: [ProposedEvent], validate: Bool = true) throws -> AppendResult {
+        let request = Request(events: events, validate: validate)
+        condition.lock()
+        guard !closed else {
+            condition.unlock()
+            throw EventStoreError(.invalidArgument, "the store is closed")
+        }
+        queue.append(request)
+        while request.result == nil && leading { condition.wait() }
+        if let result = request.result {
+            condition.unlock()
+            return try result.get()
+        }
+        // Lead a group: take everything queued, write it, one fsync, then wake the others.
+        leading = true
+        while !queue.isEmpty {
+            let group = queue
+            queue.removeAll()
+            condition.unlock()
+            let results = runGroup(group)
+            condition.lock()
+            for (r, result) in zip(group, results) { r.result = result }
+            condition.broadcast()
+        }
+        leading = false
+        condition.broadcast()
+        condition.unlock()
+        return try request.result!.get()
+    }
+
+    private func runGroup(_ group: [Request]) -> [Result<AppendResult, any Error>] {
+        var results: [Result<AppendResult, any Error>] = []
+        do {
+            try writer.beginGroup()
+            for request in group {
+                results.append(runRequest(request.events, validate: request.validate))
+            }
+            try writer.commitGroup()
+            return results
+        } catch {
+            writer.abandonGroup()
+            return group.map { _ in .failure(error) }
+        }
+    }
+
+    private func runRequest(_ events: [ProposedEvent], validate: Bool) -> Result<AppendResult, any Error> {
+        do {
+            try writer.beginRequest()
+        } catch {
+            return .failure(error)
+        }
+        var positions: [Int64] = []
+        var appended = 0
+        var duplicates = 0
+        for (n, event) in events.enumerated() {
+            do {
+                switch try writer.add(event, validate: validate) {
+                case .appended(let p, _):
+                    positions.append(p)
+                    appended += 1
+                case .duplicate(let p):
+                    positions.append(p)
+                    duplicates += 1
+                }
+            } catch {
+                try? writer.abandonRequest()
+                return .failure(Self.describe(error, event: n, of: events.count))
+            }
+        }
+        do {
+            try writer.endRequest()
+        } catch {
+            try? writer.abandonRequest()
+            return .failure(error)
+        }
+        return .success(AppendResult(positions: positions, appended: appended, duplicates: duplicates, head: writer.head))
+    }
+
+    static func describe(_ error: any Error, event n: Int, of count: Int) -> any Error {
+        let which = count > 1 ? "event \(n + 1) of \(count)" : "the event"
+        switch error {
+        case let rejection as Rejection:
+            return EventStoreError(.invalidEvent, "\(which) is rejected: field \(rejection.field): \(rejection.reason)", cause: rejection)
+        case var e as EventStoreError where e.code == .wrongExpectedVersion:
+            e.message = "\(which) is rejected: \(e.message)"
+            return e
+        default:
+            return error
+        }
+    }
+
+    /// Saves the domain state and lets go of the writer's lock.
+    public func close() {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed else { return }
+        closed = true
+        if let data = try? JSONEncoder().encode(writer.domain) {
+            try? writer.index.saveDomainState(position: writer.head, state: data)
+        }
+    }
+
+    deinit { close() }
+
+    // MARK: bulk import
+
+    /// How `importLines` commits.
+    public struct ImportOptions: Sendable {
+        /// Validate against the catalog and the business rules (false: operator's override).
+        public var validate = true
+        /// Keep going past rejected lines (they are reported to `onReject`), instead of
+        /// abandoning the whole import at the first one.
+        public var skipInvalid = false
+        /// Commit (and fsync) every this many lines; 0: once at the end (all or nothing).
+        public var commitEvery = 0
+        public init() {}
+    }
+
+    /// What an import did.
+    public struct ImportResult: Sendable {
+        public var lines = 0
+        public var appended = 0
+        public var duplicates = 0
+        public var rejected = 0
+        public var head: Int64 = 0
+    }
+
+    /// A line that was rejected, with its number (1-based) and reason.
+    public struct LineRejection: Error, Sendable, CustomStringConvertible {
+        public var line: Int
+        public var field: String
+        public var reason: String
+        public var description: String { "line \(line): field \(field): \(reason)" }
+    }
+
+    /// Imports JSON Lines from `next` (which returns one line at a time, without its newline,
+    /// or nil at the end). All or nothing unless `skipInvalid` or `commitEvery` say otherwise;
+    /// `onCommit` is called with the head after each durable commit.
+    /// - Throws: ``EventStoreError`` naming the line and field of the first rejected line (the
+    ///   store is then unchanged), or an I/O error.
+    public func importLines(
+        options: ImportOptions, next: () throws -> [UInt8]?,
+        onReject: (LineRejection) throws -> Void = { _ in },
+        onCommit: (Int64) -> Void = { _ in }
+    ) throws -> ImportResult {
+        condition.lock()
+        while leading { condition.wait() }
+        leading = true
+        condition.unlock()
+        defer {
+            condition.lock()
+            leading = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        var result = ImportResult()
+        var inRequest = 0
+        do {
+            try writer.beginGroup()
+            try writer.beginRequest()
+            while let line = try next() {
+                result.lines += 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                do {
+                    let event = try EventCodec.decodeProposed(line: line)
+                    switch try writer.add(event, validate: options.validate) {
+                    case .appended: result.appended += 1
+                    case .duplicate: result.duplicates += 1
+                    }
+                } catch {
+                    let rejection: LineRejection
+                    switch error {
+                    case let r as Rejection: rejection = LineRejection(line: result.lines, field: r.field, reason: r.reason)
+                    case let e as EventStoreError where e.code == .wrongExpectedVersion:
+                        rejection = LineRejection(line: result.lines, field: "expectedVersion", reason: e.message.replacingOccurrences(of: "expectedVersion: ", with: ""))
+                    default: throw error
+                    }
+                    guard options.skipInvalid else {
+                        throw EventStoreError(
+                            .invalidEvent, "line \(rejection.line) is rejected: field \(rejection.field): \(rejection.reason)", cause: rejection)
+                    }
+                    result.rejected += 1
+                    try onReject(rejection)
+                }
+                inRequest += 1
+                if options.commitEvery > 0 && inRequest >= options.commitEvery {
+                    try writer.endRequest()
+                    try writer.commitGroup()
+                    onCommit(writer.head)
+                    inRequest = 0
+                    try writer.beginGroup()
+                    try writer.beginRequest()
+                }
+            }
+            try writer.endRequest()
+            try writer.commitGroup()
+            onCommit(writer.head)
+        } catch {
+            writer.abandonGroup()
+            throw error
+        }
+        if result.appended > 0, let data = try? JSONEncoder().encode(writer.domain) {
+            try? writer.index.saveDomainState(position: writer.head, state: data)
+        }
+        result.head = writer.head
+        return result
+    }
+}

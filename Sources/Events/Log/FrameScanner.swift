@@ -1,0 +1,139 @@
+import Crypto
+
+/// Reads the frames of one segment file in order, checking each header and body checksum.
+/// A short or invalid frame stops the scan with its offset and the reason.
+struct FrameScanner {
+    let file: PosixFile
+    let segmentFirst: Int64
+    let fileSize: Int
+    private(set) var offset: Int
+    private let decompressor = ZstdDecompressor()
+
+    /// A frame read back whole: its header, where it is, and its decompressed lines.
+    struct ReadFrame {
+        var header: FrameHeader
+        var offset: Int
+        var body: [UInt8]
+    }
+
+    enum Step {
+        case frame(ReadFrame)
+        case end
+        /// Bytes at `offset` that are not a whole valid frame; `reason` says why.
+        case bad(offset: Int, reason: String, truncated: Bool)
+    }
+
+    init(file: PosixFile, segmentFirst: Int64, from offset: Int = SegmentHeader.size) throws {
+        self.file = file
+        self.segmentFirst = segmentFirst
+        self.fileSize = try file.size
+        self.offset = offset
+    }
+
+    /// The segment's header, or `nil` when it is missing or damaged.
+    func segmentHeader() throws -> SegmentHeader? {
+        let bytes = try file.read(at: 0, count: SegmentHeader.size)
+        return bytes.withUnsafeBytes { SegmentHeader.decode($0) }
+    }
+
+    /// Reads the header at the current offset only (no body check), advancing past the frame.
+    mutating func nextHeader() throws -> (FrameHeader, Int)? {
+        guard offset + FrameHeader.size <= fileSize else { return nil }
+        let bytes = try file.read(at: offset, count: FrameHeader.size)
+        guard case .header(let h) = bytes.withUnsafeBytes({ FrameHeader.decode($0) }),
+            offset + h.totalLength <= fileSize
+        else { return nil }
+        defer { offset += h.totalLength }
+        return (h, offset)
+    }
+
+    /// Reads, checks and decompresses the next frame.
+    mutating func next(decompress: Bool = true) throws -> Step {
+        if offset == fileSize { return .end }
+        let headerBytes = try file.read(at: offset, count: FrameHeader.size)
+        let header: FrameHeader
+        switch headerBytes.withUnsafeBytes({ FrameHeader.decode($0) }) {
+        case .short: return .bad(offset: offset, reason: "a frame header is cut short", truncated: true)
+        case .invalid(let why): return .bad(offset: offset, reason: why, truncated: false)
+        case .header(let h): header = h
+        }
+        if offset + header.totalLength > fileSize {
+            return .bad(offset: offset, reason: "the frame runs past the end of the file", truncated: true)
+        }
+        let compressed = try file.read(at: offset + FrameHeader.size, count: Int(header.compressedLength))
+        let crc = compressed.withUnsafeBytes { crc32c($0) }
+        guard crc == header.bodyCRC else {
+            return .bad(offset: offset, reason: "body checksum mismatch (CRC32C)", truncated: false)
+        }
+        var body: [UInt8] = []
+        if decompress {
+            let ok = compressed.withUnsafeBytes { decompressor.decompress($0, size: Int(header.uncompressedLength), into: &body) }
+            guard ok else { return .bad(offset: offset, reason: "the zstd frame does not decompress", truncated: false) }
+        }
+        defer { offset += header.totalLength }
+        return .frame(ReadFrame(header: header, offset: offset, body: body))
+    }
+}
+
+/// Walks the lines of a decompressed frame body and checks the hash chain.
+enum ChainCheck {
+    /// A line that breaks the chain or the positions.
+    struct Failure: Error {
+        var position: Int64
+        var reason: String
+    }
+
+    /// Checks every line of `body`: positions dense from `firstPosition`, each hash equal to
+    /// SHA-256(previous ‖ line before `,"hash":`). Returns the last hash and the line ranges.
+    static func check(
+        body: [UInt8], firstPosition: Int64, count: Int, previous: [UInt8]?,
+        lineHandler: ((Int64, UnsafeBufferPointer<UInt8>) throws -> Void)? = nil
+    ) throws -> [UInt8]? {
+        var previous = previous
+        var position = firstPosition
+        try body.withUnsafeBufferPointer { buffer in
+            var start = 0
+            var seen = 0
+            while start < buffer.count {
+                guard let newline = UnsafeBufferPointer(rebasing: buffer[start...]).firstIndex(of: 0x0A) else {
+                    throw Failure(position: position, reason: "the last line of a frame has no newline")
+                }
+                let end = start + newline
+                let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+                guard line.count > EventCodec.hashTailCount + 13 else {
+                    throw Failure(position: position, reason: "a stored line is too short")
+                }
+                // the line must start with {"position":<position>,
+                let expectedPrefix = Array("{\"position\":\(position),".utf8)
+                guard line.count > expectedPrefix.count,
+                    UnsafeBufferPointer(rebasing: line[0..<expectedPrefix.count]).elementsEqual(expectedPrefix)
+                else {
+                    throw Failure(position: position, reason: "expected the event at position \(position) here")
+                }
+                let tailStart = line.count - EventCodec.hashTailCount
+                let tail = UnsafeBufferPointer(rebasing: line[tailStart...])
+                let head = Array(#","hash":""#.utf8)
+                guard tail.prefix(head.count).elementsEqual(head), tail[tail.count - 2] == 0x22, tail[tail.count - 1] == 0x7D
+                else {
+                    throw Failure(position: position, reason: "the line does not end with its hash")
+                }
+                let digest = EventCodec.chainHash(previous: previous, content: UnsafeBufferPointer(rebasing: line[0..<tailStart]))
+                var hex: [UInt8] = []
+                hex.reserveCapacity(64)
+                EventCodec.appendHex(digest, into: &hex)
+                guard UnsafeBufferPointer(rebasing: tail[head.count..<(head.count + 64)]).elementsEqual(hex) else {
+                    throw Failure(position: position, reason: "hash chain broken: the stored hash does not match the event's bytes and the previous hash")
+                }
+                try lineHandler?(position, line)
+                previous = digest
+                position += 1
+                seen += 1
+                start = end + 1
+            }
+            guard seen == count else {
+                throw Failure(position: position, reason: "the frame header says \(count) events, the body holds \(seen)")
+            }
+        }
+        return previous
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+
+/// Checks a whole log without trusting its index: every segment header, every frame's header
+/// and body checksum, the zstd frames, dense positions, non-decreasing recordedAt, and the hash
+/// chain over every event's bytes. Two threads: one reads and decompresses, one hashes.
+public struct LogVerifier: Sendable {
+    public let layout: StoreLayout
+
+    public init(layout: StoreLayout) { self.layout = layout }
+
+    /// What `verify` found.
+    public struct Report: Sendable, Codable {
+        public var ok: Bool
+        public var events: Int64
+        public var frames: Int
+        public var segments: Int
+        public var headPosition: Int64
+        public var headHash: String?
+        /// The first problem: segment file, byte offset, position, and what is wrong.
+        public var problem: Problem?
+        /// When an expected hash was given: the position where it was found in the chain.
+        public var expectedFoundAt: Int64?
+        /// Bytes after the last committed frame (a torn tail the next writer will cut off).
+        public var uncommittedTailBytes: Int
+    }
+
+    public struct Problem: Sendable, Codable, CustomStringConvertible {
+        public var segment: String
+        public var offset: Int
+        public var position: Int64
+        public var reason: String
+        public var description: String { "segment \(segment), offset \(offset), position \(position): \(reason)" }
+    }
+
+    /// Verifies the log; `expect` is an earlier published head hash that must be in the chain.
+    public func verify(expect: String? = nil, progress: ((Int64) -> Void)? = nil) throws -> Report {
+        try layout.requireStore()
+        let segments = try layout.segments()
+        var report = Report(
+            ok: true, events: 0, frames: 0, segments: segments.count, headPosition: 0, headHash: nil, problem: nil,
+            expectedFoundAt: nil, uncommittedTailBytes: 0)
+        var previous: [UInt8]? = nil
+        var expected: Int64 = 1
+        var lastRecorded = Int64.min
+        var committedHash: [UInt8]? = nil
+        var committedPosition: Int64 = 0
+        let expectBytes = expect.map { Array($0.lowercased().utf8) }
+
+        func fail(_ segment: String, _ offset: Int, _ position: Int64, _ reason: String) -> Report {
+            var r = report
+            r.ok = false
+            r.problem = Problem(segment: segment, offset: offset, position: position, reason: reason)
+            return r
+        }
+
+        for (n, seg) in segments.enumerated() {
+            let file = try PosixFile(path: seg.path, flags: O_RDONLY)
+            var scanner = try FrameScanner(file: file, segmentFirst: seg.first)
+            guard let header = try scanner.segmentHeader() else {
+                return fail(seg.path, 0, expected, "the segment header is invalid")
+            }
+            guard header.firstPosition == expected, seg.first == expected else {
+                return fail(seg.path, 0, expected, "the segment starts at position \(header.firstPosition), expected \(expected)")
+            }
+            guard header.previousHash == (previous ?? [UInt8](repeating: 0, count: 32)) else {
+                return fail(seg.path, 0, expected, "the segment's previous hash does not continue the chain")
+            }
+            while true {
+                let step = try scanner.next()
+                guard case .frame(let frame) = step else {
+                    if case .bad(let offset, let reason, let truncated) = step {
+                        if truncated && n == segments.count - 1 {
+                            report.uncommittedTailBytes = scanner.fileSize - offset
+                            break
+                        }
+                        return fail(seg.path, offset, expected, reason)
+                    }
+                    break
+                }
+                let h = frame.header
+                guard h.firstPosition == expected else {
+                    return fail(seg.path, frame.offset, expected, "frame starts at position \(h.firstPosition), expected \(expected)")
+                }
+                guard h.firstRecordedAt >= lastRecorded, h.lastRecordedAt >= h.firstRecordedAt else {
+                    return fail(seg.path, frame.offset, expected, "recordedAt decreases")
+                }
+                do {
+                    previous = try ChainCheck.check(
+                        body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: previous
+                    ) { position, line in
+                        if let expectBytes, report.expectedFoundAt == nil {
+                            let tail = UnsafeBufferPointer(rebasing: line[(line.count - 66)..<(line.count - 2)])
+                            if tail.elementsEqual(expectBytes) { report.expectedFoundAt = position }
+                        }
+                    }
+                } catch let failure as ChainCheck.Failure {
+                    return fail(seg.path, frame.offset, failure.position, failure.reason)
+                }
+                guard previous == h.lastHash else {
+                    return fail(seg.path, frame.offset, h.lastPosition, "the frame header's last hash differs from the chain")
+                }
+                lastRecorded = h.lastRecordedAt
+                expected = h.lastPosition + 1
+                report.frames += 1
+                if h.isCommit {
+                    committedHash = previous
+                    committedPosition = h.lastPosition
+                }
+                progress?(h.lastPosition)
+            }
+        }
+        report.events = committedPosition
+        report.headPosition = committedPosition
+        report.headHash = committedHash.map(EventCodec.hex)
+        if expect != nil && report.expectedFoundAt == nil {
+            report.ok = false
+            report.problem = Problem(
+                segment: "-", offset: 0, position: committedPosition,
+                reason: "the expected hash \(expect!) is not in this log's chain: the history it was published from is not a prefix of this log")
+        }
+        return report
+    }
+}

@@ -1,0 +1,332 @@
+import Crypto
+import Foundation
+import GRDB
+import Logging
+
+/// The single writer of a store's log. Not thread-safe on its own: ``EventStore`` serialises
+/// access and groups concurrent appends into one fsync.
+///
+/// Writes go in *groups* (one SQLite transaction on the index, one fsync of the log) made of
+/// *requests* (all-or-nothing units that end in a COMMIT frame). A request's events are checked
+/// one by one before anything of them changes state; a request that is abandoned is cut off
+/// the segment again, byte for byte.
+final class LogWriter {
+    let layout: StoreLayout
+    let options: EventStoreOptions
+    let index: LogIndex
+    let logger: Logger
+    private let compressor: ZstdCompressor
+
+    // The committed tail of the log.
+    private(set) var segmentFirst: Int64 = 1
+    private var segment: PosixFile?
+    private(set) var segmentEnd = 0
+    private(set) var nextPosition: Int64 = 1
+    private(set) var lastHash: [UInt8]?
+    private(set) var lastRecordedAt: Int64 = Int64.min
+    private(set) var domain = DomainState()
+    private var nextStreamID: Int64 = 1
+    private var streamCache: [String: StreamEntry] = [:]
+
+    struct StreamEntry {
+        var id: Int64
+        var lastVersion: Int64
+        var isNew: Bool
+    }
+
+    // The open frame.
+    private var lines: [UInt8] = []
+    private var frameFirst: Int64 = 0
+    private var frameCount = 0
+    private var frameFirstRecorded: Int64 = 0
+    private var frameLastRecorded: Int64 = 0
+    private var pendingIDs: [UUID: Int64] = [:]
+    private var pendingRows: [(position: Int64, stream: String, version: Int64, id: UUID)] = []
+
+    // Group and request bookkeeping.
+    private var groupOpen = false
+    private var createdSegments: [String] = []
+    private var unsyncedSegments: [PosixFile] = []
+    private var mark: Mark?
+
+    /// Where a request started: what is restored when it is abandoned.
+    struct Mark {
+        var segmentFirst: Int64
+        var segmentEnd: Int
+        var nextPosition: Int64
+        var lastHash: [UInt8]?
+        var lastRecordedAt: Int64
+        var domain: DomainState
+        var nextStreamID: Int64
+        var createdSegmentCount: Int
+    }
+
+    init(layout: StoreLayout, options: EventStoreOptions, index: LogIndex, logger: Logger) {
+        self.layout = layout
+        self.options = options
+        self.index = index
+        self.logger = logger
+        self.compressor = ZstdCompressor(level: options.compressionLevel)
+    }
+
+    var head: Int64 { nextPosition - 1 }
+
+    /// Sets the committed tail after recovery.
+    func resume(segmentFirst: Int64, segmentEnd: Int, nextPosition: Int64, lastHash: [UInt8]?, lastRecordedAt: Int64, domain: DomainState) throws {
+        self.segmentFirst = segmentFirst
+        self.segmentEnd = segmentEnd
+        self.nextPosition = nextPosition
+        self.lastHash = lastHash
+        self.lastRecordedAt = lastRecordedAt
+        self.domain = domain
+        if segmentEnd > 0 {
+            segment = try PosixFile(path: layout.segmentPath(firstPosition: segmentFirst), flags: O_RDWR)
+        }
+        nextStreamID = (try index.queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM streams") } ?? 0) + 1
+    }
+
+    // MARK: groups
+
+    func beginGroup() throws {
+        precondition(!groupOpen)
+        try index.queue.inDatabase { db in try db.beginTransaction(.immediate) }
+        groupOpen = true
+        createdSegments = []
+        unsyncedSegments = []
+    }
+
+    /// Makes the group durable: fsync of every segment written, of the log folder when a segment
+    /// was created, then the index transaction.
+    func commitGroup() throws {
+        precondition(groupOpen && mark == nil)
+        if let segment { try segment.sync() }
+        for file in unsyncedSegments where file !== segment { try file.sync() }
+        if !createdSegments.isEmpty { try PosixFile.syncDirectory(layout.logDirectory) }
+        try index.queue.inDatabase { db in try db.commit() }
+        for key in streamCache.keys { streamCache[key]?.isNew = false }
+        groupOpen = false
+        createdSegments = []
+        unsyncedSegments = []
+    }
+
+    // MARK: requests
+
+    func beginRequest() throws {
+        precondition(groupOpen && mark == nil)
+        mark = Mark(
+            segmentFirst: segmentFirst, segmentEnd: segmentEnd, nextPosition: nextPosition, lastHash: lastHash,
+            lastRecordedAt: lastRecordedAt, domain: domain, nextStreamID: nextStreamID,
+            createdSegmentCount: createdSegments.count)
+        try index.queue.inDatabase { db in try db.execute(sql: "SAVEPOINT request") }
+    }
+
+    /// Ends a request: its last frame carries the COMMIT flag.
+    func endRequest() throws {
+        precondition(mark != nil)
+        if frameCount > 0 { try flushFrame(commit: true) }
+        try index.queue.inDatabase { db in try db.execute(sql: "RELEASE SAVEPOINT request") }
+        mark = nil
+    }
+
+    /// Abandons a request: its bytes are cut off the log, its index rows rolled back.
+    func abandonRequest() throws {
+        guard let mark else { return }
+        lines.removeAll(keepingCapacity: true)
+        frameCount = 0
+        pendingIDs.removeAll()
+        pendingRows.removeAll()
+        try index.queue.inDatabase { db in
+            try db.execute(sql: "ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request")
+        }
+        // delete segments the request created, then cut the one it started in
+        for path in createdSegments[mark.createdSegmentCount...].reversed() {
+            if unlink(path) != 0 { throw PosixFile.error("cannot remove \(path)") }
+        }
+        createdSegments.removeLast(createdSegments.count - mark.createdSegmentCount)
+        unsyncedSegments.removeAll { f in !fileExists(f.path) }
+        if mark.segmentFirst != segmentFirst || segment == nil {
+            segment = mark.segmentEnd > 0 ? try PosixFile(path: layout.segmentPath(firstPosition: mark.segmentFirst), flags: O_RDWR) : nil
+        }
+        if let segment { try segment.truncate(to: mark.segmentEnd) }
+        segmentFirst = mark.segmentFirst
+        segmentEnd = mark.segmentEnd
+        nextPosition = mark.nextPosition
+        lastHash = mark.lastHash
+        lastRecordedAt = mark.lastRecordedAt
+        domain = mark.domain
+        nextStreamID = mark.nextStreamID
+        streamCache.removeAll()
+        self.mark = nil
+    }
+
+    /// Rolls back the whole group (after an I/O error).
+    func abandonGroup() {
+        try? abandonRequest()
+        if groupOpen {
+            try? index.queue.inDatabase { db in try db.rollback() }
+            groupOpen = false
+        }
+    }
+
+    // MARK: events
+
+    /// What happened to one proposed event.
+    enum Added {
+        case appended(position: Int64, version: Int64)
+        case duplicate(position: Int64)
+    }
+
+    /// Checks one event and adds it to the open request; a rejection changes nothing.
+    func add(_ event: ProposedEvent, validate: Bool) throws -> Added {
+        precondition(mark != nil)
+        if let id = event.id, let existing = try existingPosition(of: id) {
+            return .duplicate(position: existing)
+        }
+        let stream = try streamEntry(event.stream)
+        let version = (stream?.lastVersion ?? -1) + 1
+        if let expected = event.expectedVersion {
+            let actual = stream?.lastVersion ?? -1
+            if expected != actual {
+                throw EventStoreError(
+                    .wrongExpectedVersion,
+                    expected == -1
+                        ? "expectedVersion: stream \(event.stream) already exists (its last version is \(actual))"
+                        : "expectedVersion: stream \(event.stream) is at version \(actual == -1 ? "none (it does not exist)" : String(actual)), not \(expected)",
+                    cause: Rejection(field: "expectedVersion", reason: "the stream is at \(actual)"))
+            }
+        }
+        let position = nextPosition
+        var recordedAt = event.recordedAt?.milliseconds ?? max(options.clock().milliseconds, lastRecordedAt)
+        if event.recordedAt != nil, recordedAt < lastRecordedAt {
+            throw Rejection(
+                field: "recordedAt",
+                reason: "\(event.recordedAt!.rfc3339) is before the log's last recordedAt \(Timestamp(milliseconds: lastRecordedAt).rfc3339); recordedAt never decreases")
+        }
+        if recordedAt < lastRecordedAt { recordedAt = lastRecordedAt }
+        if let exported = event.exported {
+            guard exported.position == position else {
+                throw Rejection(field: "position", reason: "this exported event had position \(exported.position); the log's next position is \(position)")
+            }
+            if let v = exported.version, v != version {
+                throw Rejection(field: "version", reason: "this exported event had version \(v); its stream's next version here is \(version)")
+            }
+        }
+        if validate { try domain.check(event) }
+
+        // Everything is checked; from here on the event is added.
+        let id = event.id ?? UUID()
+        if frameCount > 0, lines.count >= options.frameBytes { try flushFrame(commit: false) }
+        let start = lines.count
+        let digest = EventCodec.encodeLine(
+            position: position, id: id, stream: event.stream, version: version, type: event.type,
+            occurredAt: event.occurredAt, recordedAt: Timestamp(milliseconds: recordedAt), data: event.data,
+            metadata: event.metadata, previousHash: lastHash, into: &lines)
+        if let expectedHash = event.exported?.hash, expectedHash != EventCodec.hex(digest) {
+            lines.removeLast(lines.count - start)
+            throw Rejection(
+                field: "hash",
+                reason: "the exported hash does not match the event's bytes and the previous hash here (altered export, or a different history)")
+        }
+        if frameCount == 0 {
+            frameFirst = position
+            frameFirstRecorded = recordedAt
+            frameStartHash = lastHash
+        }
+        frameCount += 1
+        frameLastRecorded = recordedAt
+        lastHash = digest
+        lastRecordedAt = recordedAt
+        nextPosition += 1
+        pendingIDs[id] = position
+        pendingRows.append((position, event.stream, version, id))
+        if var entry = stream {
+            entry.lastVersion = version
+            streamCache[event.stream] = entry
+        } else {
+            streamCache[event.stream] = StreamEntry(id: nextStreamID, lastVersion: version, isNew: true)
+            nextStreamID += 1
+        }
+        domain.apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data)
+        return .appended(position: position, version: version)
+    }
+
+    private func existingPosition(of id: UUID) throws -> Int64? {
+        if let p = pendingIDs[id] { return p }
+        return try index.queue.inDatabase { db in
+            try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT position FROM events WHERE id = ?"), arguments: [LogIndex.blob(id)])
+        }
+    }
+
+    private func streamEntry(_ name: String) throws -> StreamEntry? {
+        if let entry = streamCache[name] { return entry }
+        let row = try index.queue.inDatabase { db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT stream_id, last_version FROM streams WHERE name = ?"), arguments: [name])
+        }
+        guard let row else { return nil }
+        let entry = StreamEntry(id: row[0], lastVersion: row[1], isNew: false)
+        if streamCache.count > 200_000, pendingRows.isEmpty { streamCache.removeAll() }
+        streamCache[name] = entry
+        return entry
+    }
+
+    // MARK: frames and segments
+
+    private func flushFrame(commit: Bool) throws {
+        let compressed = try lines.withUnsafeBytes { try compressor.compress($0) }
+        var header = FrameHeader(
+            flags: commit ? FrameHeader.commitFlag : 0, count: UInt32(frameCount), firstPosition: frameFirst,
+            firstRecordedAt: frameFirstRecorded, lastRecordedAt: frameLastRecorded,
+            compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(lines.count), bodyCRC: 0,
+            lastHash: lastHash!)
+        header.bodyCRC = compressed.withUnsafeBytes { crc32c($0) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(FrameHeader.size + compressed.count)
+        header.encode(into: &bytes)
+        bytes.append(contentsOf: compressed)
+
+        if segment == nil || (segmentEnd > SegmentHeader.size && segmentEnd + bytes.count > options.segmentSize) {
+            try rollSegment(firstPosition: frameFirst)
+        }
+        let offset = segmentEnd
+        try bytes.withUnsafeBytes { raw in try segment!.write(raw, at: offset) }
+        segmentEnd += bytes.count
+
+        let frame = LogIndex.Frame(
+            firstPosition: frameFirst, count: Int64(frameCount), segment: segmentFirst, offset: Int64(offset),
+            length: Int64(bytes.count), firstRecordedAt: frameFirstRecorded, lastRecordedAt: frameLastRecorded,
+            lastHash: header.lastHash, rawLength: Int64(lines.count))
+        let rows = pendingRows
+        let streams = streamCache
+        try index.queue.inDatabase { db in
+            try LogIndex.insert(frame: frame, rows: rows, streams: streams, in: db)
+        }
+        lines.removeAll(keepingCapacity: true)
+        frameCount = 0
+        pendingIDs.removeAll(keepingCapacity: true)
+        pendingRows.removeAll(keepingCapacity: true)
+    }
+
+    private func rollSegment(firstPosition: Int64) throws {
+        if let segment, segmentEnd > 0 {
+            unsyncedSegments.append(segment)
+        }
+        let path = layout.segmentPath(firstPosition: firstPosition)
+        let file = try PosixFile(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
+        createdSegments.append(path)
+        let previous: [UInt8] = lastHashBefore(firstPosition)
+        let header = SegmentHeader(firstPosition: firstPosition, previousHash: previous).encode()
+        try header.withUnsafeBytes { raw in try file.write(raw, at: 0) }
+        segment = file
+        segmentFirst = firstPosition
+        segmentEnd = header.count
+        logger.info("log segment created", metadata: ["segment.path": "\(path)"])
+    }
+
+    /// The hash that precedes the open frame's first event (`nil` at the start of the log).
+    private var frameStartHash: [UInt8]?
+
+    private func lastHashBefore(_ position: Int64) -> [UInt8] {
+        frameStartHash ?? [UInt8](repeating: 0, count: 32)
+    }
+}

@@ -1,0 +1,56 @@
+import CZstd
+
+/// The compressor layer: one zstd frame per log frame, through the system's libzstd.
+/// A `ZstdCompressor` reuses its context and is used by one thread at a time.
+final class ZstdCompressor {
+    private let context: OpaquePointer
+    let level: Int32
+
+    init(level: Int32 = 3) {
+        context = ZSTD_createCCtx()
+        self.level = level
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        ZSTD_CCtx_setParameter(context, ZSTD_c_checksumFlag, 0)
+        ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1)
+    }
+
+    deinit { ZSTD_freeCCtx(context) }
+
+    /// Compresses `input` into one zstd frame that records its content size.
+    func compress(_ input: UnsafeRawBufferPointer) throws(EventStoreError) -> [UInt8] {
+        let bound = ZSTD_compressBound(input.count)
+        var output = [UInt8](repeating: 0, count: bound)
+        let written = output.withUnsafeMutableBytes { out in
+            ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
+        }
+        if ZSTD_isError(written) != 0 {
+            throw EventStoreError(.io, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
+        }
+        output.removeLast(bound - written)
+        return output
+    }
+}
+
+/// Decompression, reusing a context.
+final class ZstdDecompressor {
+    private let context: OpaquePointer
+
+    init() { context = ZSTD_createDCtx() }
+    deinit { ZSTD_freeDCtx(context) }
+
+    /// Decompresses one frame whose content size is known to be `size`.
+    func decompress(_ input: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) -> Bool {
+        if output.count < size { output = [UInt8](repeating: 0, count: size) }
+        let got = output.withUnsafeMutableBytes { out in
+            ZSTD_decompressDCtx(context, out.baseAddress, size, input.baseAddress, input.count)
+        }
+        return ZSTD_isError(got) == 0 && got == size
+    }
+}
+
+/// CRC-32C of raw bytes.
+@inline(__always) func crc32c(_ bytes: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+    hromada_crc32c(seed, bytes.baseAddress, bytes.count)
+}
+
+import CCRC32C

@@ -1,0 +1,310 @@
+import ArgumentParser
+import DemoHistory
+import Events
+import Foundation
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create an empty store (idempotent).")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        do {
+            try global.layout.initialize()
+            print("store ready at \(global.layout.root)")
+        } catch { throw fail(error) }
+    }
+}
+
+struct Import: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Append the JSON Lines events of FILE (or - for stdin), validated; all or nothing by default.")
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "A JSON Lines file, or - for standard input.")
+    var file: String
+
+    @Option(name: .customLong("skip-invalid"), help: "Append the valid lines; write each rejected line with its reason to this JSON Lines file.")
+    var rejects: String?
+
+    @Option(name: .customLong("commit-every"), help: "Commit durably every N lines (each commit printed as `committed P`), instead of once at the end.")
+    var commitEvery: Int = 0
+
+    @Flag(name: .customLong("no-validate"), help: "Operator's override: store well-formed envelopes without the catalog's and business rules' checks.")
+    var noValidate = false
+
+    @Flag(help: "Wait for another writer instead of failing.")
+    var wait = false
+
+    func validate() throws {
+        if commitEvery < 0 { throw ValidationError("--commit-every must be >= 0") }
+    }
+
+    func run() throws {
+        global.bootstrapLogging()
+        do {
+            let store = try EventStore(layout: global.layout, options: global.storeOptions(wait: wait))
+            defer { store.close() }
+            let reader = try LineReader(path: file)
+            var options = EventStore.ImportOptions()
+            options.validate = !noValidate
+            options.skipInvalid = rejects != nil
+            options.commitEvery = commitEvery
+            var rejectOut: FileHandle?
+            if let rejects {
+                FileManager.default.createFile(atPath: rejects, contents: nil)
+                rejectOut = FileHandle(forWritingAtPath: rejects)
+            }
+            var lines: [Int: [UInt8]] = [:]
+            let result = try store.importLines(
+                options: options,
+                next: {
+                    let line = try reader.next()
+                    if rejectOut != nil, let line { lines = [reader.lineNumber: line] }
+                    return line
+                },
+                onReject: { rejection in
+                    let original = String(decoding: lines[rejection.line] ?? [], as: UTF8.self)
+                    let record: JSONValue = [
+                        "line": .int(Int64(rejection.line)), "field": .string(rejection.field),
+                        "reason": .string(rejection.reason), "text": .string(original),
+                    ]
+                    rejectOut?.write(Data(record.canonicalBytes + [0x0A]))
+                    printError("rejected line \(rejection.line): field \(rejection.field): \(rejection.reason)")
+                },
+                onCommit: { head in
+                    if commitEvery > 0 {
+                        print("committed \(head)")
+                        fflush(nil)
+                    }
+                })
+            try? rejectOut?.close()
+            print("imported \(result.appended) events (\(result.duplicates) already in the log, \(result.rejected) rejected); head position \(result.head)")
+            if result.rejected > 0 { throw ExitCode(1) }
+        } catch let code as ExitCode {
+            throw code
+        } catch { throw fail(error) }
+    }
+}
+
+struct Append: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Append one event.")
+    @OptionGroup var global: GlobalOptions
+    @Option var stream: String
+    @Option var type: String
+    @Option(help: "The payload, a JSON object.") var data: String
+    @Option(name: .customLong("occurred-at"), help: "RFC 3339 UTC; default: now.") var occurredAt: String?
+    @Option(name: .customLong("expected-version"), help: "-1: the stream must not exist; N: its last version must be N.")
+    var expectedVersion: Int64?
+    @Option(help: "The event's UUID (a retried id returns the original position).") var id: String?
+    @Option(help: "Metadata, a JSON object (actor, correlationId, ...).") var metadata: String?
+    @Flag(name: .customLong("no-validate"), help: "Operator's override: skip the catalog's and business rules' checks.")
+    var noValidate = false
+    @Flag(help: "Wait for another writer instead of failing.") var wait = false
+
+    func validate() throws {
+        if let expectedVersion, expectedVersion < -1 { throw ValidationError("--expected-version must be >= -1") }
+        if let id, UUID(uuidString: id) == nil { throw ValidationError("--id must be a UUID") }
+        if let occurredAt, Timestamp(rfc3339: occurredAt) == nil { throw ValidationError("--occurred-at must be an RFC 3339 timestamp") }
+    }
+
+    func run() throws {
+        global.bootstrapLogging()
+        do {
+            var envelope: [String: JSONValue] = [
+                "stream": .string(stream), "type": .string(type),
+                "occurredAt": .string(occurredAt ?? Timestamp.now().rfc3339),
+            ]
+            do {
+                envelope["data"] = try JSONParser.parse(data)
+            } catch { throw EventStoreError(.invalidEvent, "--data is not valid JSON: \(error)") }
+            if let metadata {
+                do { envelope["metadata"] = try JSONParser.parse(metadata) } catch {
+                    throw EventStoreError(.invalidEvent, "--metadata is not valid JSON: \(error)")
+                }
+            }
+            if let id { envelope["id"] = .string(id) }
+            if let expectedVersion { envelope["expectedVersion"] = .int(expectedVersion) }
+            let event: ProposedEvent
+            do { event = try EventCodec.decodeProposed(.object(envelope)) } catch {
+                throw EventStoreError(.invalidEvent, "the event is rejected: field \(error.field): \(error.reason)")
+            }
+            let store = try EventStore(layout: global.layout, options: global.storeOptions(wait: wait))
+            defer { store.close() }
+            let result = try store.append([event], validate: !noValidate)
+            if result.duplicates > 0 {
+                print("already in the log at position \(result.positions[0]) (same id); nothing appended")
+            } else {
+                print("appended at position \(result.positions[0])")
+            }
+        } catch { throw fail(error) }
+    }
+}
+
+/// Options to select events.
+struct ReadSelection: ParsableArguments {
+    @Option(help: "First position.") var from: Int64?
+    @Option(help: "Last position.") var to: Int64?
+    @Option(help: "Only this stream.") var stream: String?
+    @Option(help: "Only events recorded at or before this time (a date, a date-time, or position:N).") var until: String?
+    @Option(help: "At most this many events.") var limit: Int?
+
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be >= 0") }
+        if let until, TimePoint(until) == nil { throw ValidationError("--until must be a date (2020-10-15), a date-time (2020-10-15T12:00:00Z) or position:N") }
+    }
+}
+
+/// `--at` and `--until` values: a date (its end), a date-time, or `position:N`.
+enum TimePoint: Sendable, CustomStringConvertible {
+    case time(Timestamp)
+    case position(Int64)
+
+    init?(_ text: String) {
+        if text.hasPrefix("position:"), let p = Int64(text.dropFirst(9)), p >= 0 {
+            self = .position(p)
+        } else if let t = Timestamp(rfc3339: text) {
+            self = .time(t)
+        } else if let d = Timestamp(date: text) {
+            // a date means the state at the end of that day (UTC)
+            self = .time(Timestamp(milliseconds: d.milliseconds + 86_400_000 - 1))
+        } else {
+            return nil
+        }
+    }
+
+    func position(in reader: EventLogReader) throws -> Int64 {
+        switch self {
+        case .position(let p): return min(p, try reader.head().position)
+        case .time(let t): return try reader.lastPosition(recordedAtOrBefore: t)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .position(let p): return "position:\(p)"
+        case .time(let t): return t.rfc3339
+        }
+    }
+}
+
+struct Read: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print events in log order as JSON Lines, with every stored field.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var selection: ReadSelection
+
+    func run() throws {
+        do {
+            let reader = try EventLogReader(layout: global.layout)
+            try printEvents(reader: reader, selection: selection, out: OutputBuffer())
+        } catch { throw fail(error) }
+    }
+}
+
+func printEvents(reader: EventLogReader, selection: ReadSelection, out: OutputBuffer) throws {
+    var last = selection.to ?? .max
+    if let until = selection.until.flatMap(TimePoint.init) { last = min(last, try until.position(in: reader)) }
+    var remaining = selection.limit ?? .max
+    if remaining == 0 { return }
+    if let stream = selection.stream {
+        for event in try reader.stream(stream) where event.position >= (selection.from ?? 1) && event.position <= last {
+            out.write(EventCodec.storedLine(event) + "\n")
+            remaining -= 1
+            if remaining == 0 { break }
+        }
+    } else {
+        try reader.forEachLine(from: selection.from ?? 1, through: last) { _, line in
+            out.write(line)
+            out.write("\n")
+            remaining -= 1
+            return remaining > 0
+        }
+    }
+    out.flush()
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The whole log as JSON Lines; importing it into an empty store reproduces positions, versions, recordedAt and hashes.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Output file (default: standard output).") var file: String?
+
+    func run() throws {
+        do {
+            let reader = try EventLogReader(layout: global.layout)
+            var fd: Int32 = 1
+            var tmp: String?
+            if let file {
+                tmp = file + ".tmp"
+                fd = open(tmp!, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                guard fd >= 0 else { throw EventStoreError(.io, "cannot write \(file)") }
+            }
+            let out = OutputBuffer(fd: fd)
+            try printEvents(reader: reader, selection: try ReadSelection.parse([]), out: out)
+            if let file, let tmp {
+                fsync(fd)
+                close(fd)
+                guard rename(tmp, file) == 0 else { throw EventStoreError(.io, "cannot rename \(tmp) to \(file)") }
+            }
+        } catch { throw fail(error) }
+    }
+}
+
+struct Verify: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check every frame's checksum and the whole hash chain; report the head hash.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "An earlier published head hash that must still be in the chain (an auditor's receipt).")
+    var expect: String?
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        if let expect, expect.count != 64 || !expect.allSatisfy({ $0.isHexDigit }) {
+            throw ValidationError("--expect must be a 64-digit hex SHA-256")
+        }
+    }
+
+    func run() throws {
+        do {
+            let report = try LogVerifier(layout: global.layout).verify(expect: expect)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            }
+            if let problem = report.problem {
+                if !json { printError("error: the log is damaged: \(problem)") }
+                throw ExitCode(1)
+            }
+            if !json {
+                print("ok: \(report.events) events in \(report.frames) frames, \(report.segments) segments; chain verified")
+                print("head position \(report.headPosition), hash \(report.headHash ?? "-")")
+                if let at = report.expectedFoundAt { print("expected hash found at position \(at): that history is a prefix of this log") }
+                if report.uncommittedTailBytes > 0 {
+                    print("note: \(report.uncommittedTailBytes) bytes after the last committed frame (a torn write; the next writer cuts them off)")
+                }
+            }
+        } catch let code as ExitCode {
+            throw code
+        } catch { throw fail(error) }
+    }
+}
+
+struct Generate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a realistic generated history as JSON Lines (for demos and benchmarks).")
+    @Option(help: "About this many events.") var events: Int = 2000
+    @Option(help: "Seed of the generator.") var seed: UInt64 = 2020
+    @Option(help: "Output file.") var out: String
+
+    func validate() throws {
+        if events < 100 { throw ValidationError("--events must be at least 100") }
+    }
+
+    func run() throws {
+        do {
+            let n = try HistoryGenerator(seed: seed, targetEvents: events).write(toPath: out)
+            print("wrote \(n) events to \(out)")
+        } catch { throw fail(error) }
+    }
+}
