@@ -54,16 +54,11 @@ struct Import: ParsableCommand {
                 FileManager.default.createFile(atPath: rejects, contents: nil)
                 rejectOut = FileHandle(forWritingAtPath: rejects)
             }
-            var lines: [Int: [UInt8]] = [:]
             let result = try store.importLines(
                 options: options,
-                next: {
-                    let line = try reader.next()
-                    if rejectOut != nil, let line { lines = [reader.lineNumber: line] }
-                    return line
-                },
+                next: { try reader.next() },
                 onReject: { rejection in
-                    let original = String(decoding: lines[rejection.line] ?? [], as: UTF8.self)
+                    let original = rejection.text
                     let record: JSONValue = [
                         "line": .int(Int64(rejection.line)), "field": .string(rejection.field),
                         "reason": .string(rejection.reason), "text": .string(original),

@@ -301,7 +301,8 @@ public struct DomainState: Sendable, Codable, Equatable {
     }
 
     static func day(_ value: JSONValue?) -> Int {
-        guard case .string(let s)? = value, let d = Timestamp.parseDate(s) else { return Int.min / 2 }
+        // an unreadable date (only from unchecked log data) counts as long ago, without overflow later
+        guard case .string(let s)? = value, let d = Timestamp.parseDate(s) else { return Int(Int32.min) }
         return Timestamp.daysFromCivil(year: d.year, month: d.month, day: d.day)
     }
 
@@ -340,6 +341,7 @@ public struct DomainState: Sendable, Codable, Equatable {
             competitions[id]?.closedThemes.append(theme)
 
         case .submissionFiled:
+            // a repeated filing (only through an override) starts the submission afresh
             submissions[id] = Submission(
                 competitionId: data["competitionId"]?.stringValue ?? "", themeCode: data["themeCode"]?.stringValue ?? "",
                 withdrawn: false, jurors: [])

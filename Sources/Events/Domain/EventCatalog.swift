@@ -59,11 +59,17 @@ public enum EventCatalog {
         case practiceUnpublished = "PracticeUnpublished"
     }
 
-    struct Entry: Sendable {
-        var kind: Kind
-        var category: String
-        var idField: String
-        var shape: Shape
+    final class Entry: Sendable {
+        let kind: Kind
+        let category: String
+        let idField: String
+        let shape: Shape
+        init(kind: Kind, category: String, idField: String, shape: Shape) {
+            self.kind = kind
+            self.category = category
+            self.idField = idField
+            self.shape = shape
+        }
     }
 
     static let entries: [String: Entry] = {
@@ -71,7 +77,7 @@ public enum EventCatalog {
         func add(_ kind: Kind, _ category: String, _ idField: String, _ fields: [FieldSpec]) {
             e[kind.rawValue] = Entry(kind: kind, category: category, idField: idField, shape: Shape(kind.rawValue, fields))
         }
-        let id = Check.identifier
+        let id = Check.identifierField
         let reason = FieldSpec("reason", Check.text(limit: TextLimits.reason))
 
         // Competition
@@ -113,7 +119,7 @@ public enum EventCatalog {
             FieldSpec("submissionId", id),
             FieldSpec("changes", changes(Shape(
                 "an amendment (text and classification fields of SubmissionFiled)",
-                submissionContent.map { var f = $0; f.required = false; return f },
+                submissionContent.map { FieldSpec($0.name, required: false, $0.check) },
                 forbidden: fixedFields(["submissionId", "competitionId", "themeCode", "communityId"])))),
         ])
         add(.submissionWithdrawn, "submission", "submissionId", [FieldSpec("submissionId", id), reason])
@@ -178,7 +184,7 @@ public enum EventCatalog {
             FieldSpec("practiceId", id),
             FieldSpec("changes", changes(Shape(
                 "a revision (text and classification fields of PracticePublished)",
-                practiceContent.map { var f = $0; f.required = false; return f },
+                practiceContent.map { FieldSpec($0.name, required: false, $0.check) },
                 forbidden: fixedFields(["practiceId", "communityId", "sourceSubmissionId"])))),
         ])
         add(.practiceUnpublished, "practice", "practiceId", [FieldSpec("practiceId", id), reason])
@@ -220,17 +226,20 @@ public enum EventCatalog {
 
     // MARK: composite checks
 
+    // Nested objects are validated relative to "" and a rejection is moved under the object's
+    // path only when thrown: the hot path renders no path strings.
+
     static func nested(_ shape: Shape) -> FieldCheck {
         { v, p throws(Rejection) in
             let o = try Check.object(v, p)
-            try shape.validate(o, at: p.text)
+            do throws(Rejection) { try shape.validate(o, at: "") } catch { throw error.under(p) }
         }
     }
 
     static func changes(_ shape: Shape) -> FieldCheck {
         { v, p throws(Rejection) in
             let o = try Check.object(v, p)
-            try shape.validateChanges(o, at: p.text)
+            do throws(Rejection) { try shape.validateChanges(o, at: "") } catch { throw error.under(p) }
         }
     }
 
@@ -242,17 +251,16 @@ public enum EventCatalog {
             var codes = Set<String>(minimumCapacity: items.count)
             for (i, item) in items.enumerated() {
                 let o = try Check.object(item, p.at(i))
-                let at = p.element(i)
-                try shape.validate(o, at: at)
+                do throws(Rejection) { try shape.validate(o, at: "") } catch { throw error.under(p.at(i)) }
                 if case .string(let code)? = o["code"], !codes.insert(code).inserted {
-                    throw Rejection(field: at + ".code", reason: "\(Check.quoted(code)) is used twice; codes must be unique")
+                    throw Rejection(field: p.element(i) + ".code", reason: "\(Check.quoted(code)) is used twice; codes must be unique")
                 }
             }
         }
     }
 
     static let winnerShape = Shape("a winner", [
-        FieldSpec("submissionId", Check.identifier),
+        FieldSpec("submissionId", Check.identifierField),
         FieldSpec("place", Check.integer(1...1000)),
         FieldSpec("award", required: false, Check.text(limit: TextLimits.award)),
     ])
@@ -264,10 +272,9 @@ public enum EventCatalog {
         var seen = Set<String>(minimumCapacity: items.count)
         for (i, item) in items.enumerated() {
             let o = try Check.object(item, p.at(i))
-            let at = p.element(i)
-            try winnerShape.validate(o, at: at)
+            do throws(Rejection) { try winnerShape.validate(o, at: "") } catch { throw error.under(p.at(i)) }
             if case .string(let s)? = o["submissionId"], !seen.insert(s).inserted {
-                throw Rejection(field: at + ".submissionId", reason: "\(Check.quoted(s)) is listed twice")
+                throw Rejection(field: p.element(i) + ".submissionId", reason: "\(Check.quoted(s)) is listed twice")
             }
         }
     }
@@ -278,11 +285,12 @@ public enum EventCatalog {
         let o = try Check.object(v, p)
         guard !o.isEmpty else { throw p.fail("must score the competition's criteria") }
         func check(_ code: String, _ points: JSONValue) throws(Rejection) {
+            if case .int(let n) = points, n >= 0, n <= 100, Check.isIdentifier(code) { return }  // the usual case
             let at = FieldPath(p.text, code)
             guard Check.isIdentifier(code) else { throw at.fail("is not a criterion code") }
             _ = try Check.integer(points, at, 0...100)
         }
-        do {
+        do throws(Rejection) {
             for (code, points) in o { try check(code, points) }
         } catch {
             // report the first problem in key order, not in the dictionary's order
@@ -294,14 +302,17 @@ public enum EventCatalog {
     /// `{from: YYYY-MM, to?: YYYY-MM}` with `to` not before `from`.
     static let period: FieldCheck = { v, p throws(Rejection) in
         let o = try Check.object(v, p)
-        let parent = p.text
-        try periodShape.validate(o, at: parent)
-        if let to = o["to"], !to.isNull, let from = o["from"] {
-            let toMonth = try Check.month(to, FieldPath(parent, "to"))
-            let fromMonth = try Check.month(from, FieldPath(parent, "from"))
-            if toMonth < fromMonth {
-                throw Rejection(field: parent + ".to", reason: "is before the period's start (from)")
+        do throws(Rejection) {
+            try periodShape.validate(o, at: "")
+            if let to = o["to"], !to.isNull, let from = o["from"] {
+                let toMonth = try Check.month(to, FieldPath("", "to"))
+                let fromMonth = try Check.month(from, FieldPath("", "from"))
+                if toMonth < fromMonth {
+                    throw Rejection(field: ".to", reason: "is before the period's start (from)")
+                }
             }
+        } catch {
+            throw error.under(p)
         }
     }
 

@@ -23,6 +23,14 @@ struct FieldPath {
     func fail(_ reason: String) -> Rejection { Rejection(field: text, reason: reason) }
 }
 
+extension Rejection {
+    /// A rejection of a nested object's field (`.from`, or `` for the object itself) moved under
+    /// the object's path: `data.period.from`.
+    func under(_ path: FieldPath) -> Rejection {
+        Rejection(field: path.text + field, reason: reason)
+    }
+}
+
 /// Checks one field's value at a path.
 typealias FieldCheck = @Sendable (JSONValue, FieldPath) throws(Rejection) -> Void
 
@@ -41,12 +49,13 @@ struct FieldSpec: Sendable {
 
 /// The shape of a JSON object: its fields in the order they are checked (so the first problem
 /// reported does not depend on dictionary order), and which keys it may hold.
-struct Shape: Sendable {
-    var name: String
-    var fields: [FieldSpec]
-    var allowed: Set<String>
+/// (A class: looking a shape up shares it instead of copying its arrays.)
+final class Shape: Sendable {
+    let name: String
+    let fields: [FieldSpec]
+    let allowed: Set<String>
     /// Keys with a dedicated explanation when present (ids in an amendment's `changes`).
-    var forbidden: [String: String]
+    let forbidden: [String: String]
 
     init(_ name: String, _ fields: [FieldSpec], forbidden: [String: String] = [:]) {
         self.name = name
@@ -57,25 +66,34 @@ struct Shape: Sendable {
 
     /// Checks every field (a `null` counts as absent), then rejects keys the shape does not have.
     func validate(_ object: [String: JSONValue], at parent: String) throws(Rejection) {
+        var found = 0
         for field in fields {
-            guard let value = object[field.name], !value.isNull else {
+            guard let value = object[field.name] else {
+                if field.required { throw FieldPath(parent, field.name).fail("is required") }
+                continue
+            }
+            found += 1
+            if value.isNull {
                 if field.required { throw FieldPath(parent, field.name).fail("is required") }
                 continue
             }
             try field.check(value, FieldPath(parent, field.name))
         }
-        try rejectUnknownKeys(object, at: parent)
+        // every key found is a field: any other key is unknown
+        if found != object.count { try rejectUnknownKeys(object, at: parent) }
     }
 
     /// Checks a partial object (amendments): every field optional, at least one present,
     /// `null` not allowed (a change sets a value).
     func validateChanges(_ object: [String: JSONValue], at parent: String) throws(Rejection) {
+        var found = 0
         for field in fields {
             guard let value = object[field.name] else { continue }
+            found += 1
             if value.isNull { throw FieldPath(parent, field.name).fail("must not be null; a change sets a new value") }
             try field.check(value, FieldPath(parent, field.name))
         }
-        try rejectUnknownKeys(object, at: parent)
+        if found != object.count { try rejectUnknownKeys(object, at: parent) }
         if object.isEmpty {
             throw Rejection(
                 field: parent,
@@ -84,8 +102,7 @@ struct Shape: Sendable {
     }
 
     private func rejectUnknownKeys(_ object: [String: JSONValue], at parent: String) throws(Rejection) {
-        guard object.count > allowed.count || object.keys.contains(where: { !allowed.contains($0) }) else { return }
-        // error path only: report the first unknown key in sorted order, for a stable message
+        // report the first unknown key in sorted order, for a stable message
         guard let key = object.keys.filter({ !allowed.contains($0) }).sorted().first else { return }
         if let reason = forbidden[key] { throw FieldPath(parent, key).fail(reason) }
         throw FieldPath(parent, key).fail("is not a field of \(name) (its fields: \(fields.map(\.name).joined(separator: ", ")))")
@@ -158,21 +175,34 @@ enum Check {
 
     // MARK: identifiers
 
+    /// Bits of the identifier bytes `[A-Za-z0-9._-]`: bytes 0..<64 and 64..<128.
+    static let identifierBits: (UInt64, UInt64) = {
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        for b in Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-".utf8) {
+            if b < 64 { low |= 1 << UInt64(b) } else { high |= 1 << UInt64(b - 64) }
+        }
+        return (low, high)
+    }()
+
     /// Whether `s` is 1..64 bytes of `[A-Za-z0-9._-]`.
     @inline(__always)
     static func isIdentifier(_ s: String) -> Bool {
-        let u = s.utf8
-        guard !u.isEmpty, u.count <= 64 else { return false }
-        for b in u {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
-                continue
-            default:
-                return false
+        let count = s.utf8.count
+        guard count > 0, count <= 64 else { return false }
+        let (low, high) = identifierBits
+        return s.utf8.withContiguousStorageIfAvailable { buffer -> Bool in
+            for b in buffer {
+                if b < 64 {
+                    if low & (1 << UInt64(b)) == 0 { return false }
+                } else if b >= 128 || high & (1 << UInt64(b - 64)) == 0 {
+                    return false
+                }
             }
+            return true
+        } ?? s.utf8.allSatisfy { b in
+            b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b - 64)) != 0
         }
-        return true
     }
 
     static func identifier(_ v: JSONValue, _ p: FieldPath) throws(Rejection) -> String {
@@ -185,7 +215,7 @@ enum Check {
         return s
     }
 
-    static let identifier: FieldCheck = { v, p throws(Rejection) in _ = try identifier(v, p) }
+    static let identifierField: FieldCheck = { v, p throws(Rejection) in _ = try identifier(v, p) }
 
     // MARK: text
 
@@ -204,14 +234,14 @@ enum Check {
         return s.unicodeScalars.count
     }
 
-    /// Whether the text has a character other than white space.
+    /// Whether the text is empty or only white space (the Unicode White_Space characters).
     @inline(__always)
     static func isBlank(_ s: String) -> Bool {
         for scalar in s.unicodeScalars {
             switch scalar.value {
             case 0x20, 0x09, 0x0A, 0x0D: continue
-            case 0..<0x80: return false
-            default: if !scalar.properties.isWhitespace { return false }
+            case 0x0B, 0x0C, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: continue
+            default: return false
             }
         }
         return true

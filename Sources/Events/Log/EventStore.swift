@@ -158,11 +158,13 @@ public final class EventStore: @unchecked Sendable {
     private func runGroup(_ group: [Request]) -> [Result<AppendResult, any Error>] {
         var results: [Result<AppendResult, any Error>] = []
         do {
-            try writer.beginGroup()
-            for request in group {
-                results.append(runRequest(request.events, validate: request.validate))
+            try writer.inSession {
+                try writer.beginGroup()
+                for request in group {
+                    results.append(runRequest(request.events, validate: request.validate))
+                }
+                try writer.commitGroup()
             }
-            try writer.commitGroup()
             return results
         } catch {
             writer.abandonGroup()
@@ -257,6 +259,8 @@ public final class EventStore: @unchecked Sendable {
         public var line: Int
         public var field: String
         public var reason: String
+        /// The rejected line as it was read.
+        public var text: String
         public var description: String { "line \(line): field \(field): \(reason)" }
     }
 
@@ -266,7 +270,7 @@ public final class EventStore: @unchecked Sendable {
     /// - Throws: ``EventStoreError`` naming the line and field of the first rejected line (the
     ///   store is then unchanged), or an I/O error.
     public func importLines(
-        options: ImportOptions, next: () throws -> [UInt8]?,
+        options: ImportOptions, next: @escaping () throws -> [UInt8]?,
         onReject: (LineRejection) throws -> Void = { _ in },
         onCommit: (Int64) -> Void = { _ in }
     ) throws -> ImportResult {
@@ -282,46 +286,59 @@ public final class EventStore: @unchecked Sendable {
         }
         var result = ImportResult()
         var inRequest = 0
+        // Two stages on two cores: a thread reads and parses lines, this one checks, encodes,
+        // hashes, compresses and writes them.
+        let pipeline = ParsePipeline(next: next)
+        defer { pipeline.cancel() }
         do {
-            try writer.beginGroup()
-            try writer.beginRequest()
-            while let line = try next() {
-                result.lines += 1
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                do {
-                    let event = try EventCodec.decodeProposed(line: line)
-                    switch try writer.add(event, validate: options.validate) {
-                    case .appended: result.appended += 1
-                    case .duplicate: result.duplicates += 1
+            try writer.inSession {
+                try writer.beginGroup()
+                try writer.beginRequest()
+                while let batch = try pipeline.nextBatch() {
+                    for item in batch {
+                        result.lines = item.line
+                        do {
+                            let event = try item.event.get()
+                            switch try writer.add(event, validate: options.validate) {
+                            case .appended: result.appended += 1
+                            case .duplicate: result.duplicates += 1
+                            }
+                        } catch {
+                            let text = String(decoding: item.bytes, as: UTF8.self)
+                            let rejection: LineRejection
+                            switch error {
+                            case let r as Rejection:
+                                rejection = LineRejection(line: item.line, field: r.field, reason: r.reason, text: text)
+                            case let e as EventStoreError where e.code == .wrongExpectedVersion:
+                                rejection = LineRejection(
+                                    line: item.line, field: "expectedVersion",
+                                    reason: e.message.replacingOccurrences(of: "expectedVersion: ", with: ""), text: text)
+                            default: throw error
+                            }
+                            guard options.skipInvalid else {
+                                throw EventStoreError(
+                                    .invalidEvent, "line \(rejection.line) is rejected: field \(rejection.field): \(rejection.reason)",
+                                    cause: rejection)
+                            }
+                            result.rejected += 1
+                            try onReject(rejection)
+                        }
+                        inRequest += 1
+                        if options.commitEvery > 0 && inRequest >= options.commitEvery {
+                            try writer.endRequest()
+                            try writer.commitGroup()
+                            onCommit(writer.head)
+                            inRequest = 0
+                            try writer.beginGroup()
+                            try writer.beginRequest()
+                        }
                     }
-                } catch {
-                    let rejection: LineRejection
-                    switch error {
-                    case let r as Rejection: rejection = LineRejection(line: result.lines, field: r.field, reason: r.reason)
-                    case let e as EventStoreError where e.code == .wrongExpectedVersion:
-                        rejection = LineRejection(line: result.lines, field: "expectedVersion", reason: e.message.replacingOccurrences(of: "expectedVersion: ", with: ""))
-                    default: throw error
-                    }
-                    guard options.skipInvalid else {
-                        throw EventStoreError(
-                            .invalidEvent, "line \(rejection.line) is rejected: field \(rejection.field): \(rejection.reason)", cause: rejection)
-                    }
-                    result.rejected += 1
-                    try onReject(rejection)
                 }
-                inRequest += 1
-                if options.commitEvery > 0 && inRequest >= options.commitEvery {
-                    try writer.endRequest()
-                    try writer.commitGroup()
-                    onCommit(writer.head)
-                    inRequest = 0
-                    try writer.beginGroup()
-                    try writer.beginRequest()
-                }
+                result.lines = pipeline.lineCount
+                try writer.endRequest()
+                try writer.commitGroup()
+                onCommit(writer.head)
             }
-            try writer.endRequest()
-            try writer.commitGroup()
-            onCommit(writer.head)
         } catch {
             writer.abandonGroup()
             throw error
@@ -332,4 +349,114 @@ public final class EventStore: @unchecked Sendable {
         result.head = writer.head
         return result
     }
+}
+
+/// The first stage of an import: a thread that reads lines and parses them into events, a few
+/// batches ahead of the writer.
+final class ParsePipeline: @unchecked Sendable {
+    // @unchecked: `batches`, `finished`, `failure` and `cancelled` are touched only with
+    // `condition` locked; `next` is called by the parsing thread alone.
+    struct Item {
+        var line: Int
+        var bytes: [UInt8]
+        var event: Result<ProposedEvent, Rejection>
+    }
+
+    private let condition = NSCondition()
+    private var batches: [[Item]] = []
+    private var finished = false
+    private var cancelled = false
+    private var failure: (any Error)?
+    private(set) var lineCount = 0
+    private let maxQueued = 4
+    private let batchSize = 512
+
+    /// Starts the parsing thread; `next` is called on it alone, and the thread has ended when
+    /// `cancel` returns, so `next` is never used by two threads.
+    init(next: @escaping () throws -> [UInt8]?) {
+        let box = UncheckedBox(next)
+        let thread = Thread { [self] in self.run(box.value) }
+        thread.stackSize = 1 << 22
+        thread.start()
+        waitStarted()
+    }
+
+    private var started = false
+    private var threadDone = false
+
+    private func waitStarted() {
+        condition.lock()
+        while !started { condition.wait() }
+        condition.unlock()
+    }
+
+    private func run(_ next: () throws -> [UInt8]?) {
+        condition.lock()
+        started = true
+        condition.broadcast()
+        condition.unlock()
+        var batch: [Item] = []
+        batch.reserveCapacity(batchSize)
+        var line = 0
+        do {
+            while let bytes = try next() {
+                line += 1
+                if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
+                let event = Result { () throws(Rejection) -> ProposedEvent in try EventCodec.decodeProposed(line: bytes) }
+                batch.append(Item(line: line, bytes: bytes, event: event))
+                if batch.count == batchSize {
+                    guard push(batch) else { break }
+                    batch.removeAll(keepingCapacity: true)
+                }
+            }
+            if !batch.isEmpty { _ = push(batch) }
+        } catch {
+            condition.lock()
+            failure = error
+            condition.unlock()
+        }
+        condition.lock()
+        lineCount = line
+        finished = true
+        threadDone = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private func push(_ batch: [Item]) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.count >= maxQueued && !cancelled { condition.wait() }
+        if cancelled { return false }
+        batches.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next batch, or nil at the end of the input.
+    func nextBatch() throws -> [Item]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while batches.isEmpty && !finished { condition.wait() }
+        if let failure { throw failure }
+        if batches.isEmpty { return nil }
+        let batch = batches.removeFirst()
+        condition.broadcast()
+        return batch
+    }
+
+    /// Stops the parsing thread and waits for it to end.
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        condition.broadcast()
+        while !threadDone { condition.wait() }
+        condition.unlock()
+    }
+}
+
+/// Carries a non-Sendable value to another thread whose lifetime the caller bounds.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

@@ -85,11 +85,32 @@ final class LogWriter {
         nextStreamID = (try index.queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM streams") } ?? 0) + 1
     }
 
+    // MARK: the index connection
+
+    /// The index connection while `inSession` runs: a bulk import makes every lookup a direct
+    /// call instead of a hop through GRDB's queue.
+    private var sessionDB: Database?
+
+    /// Runs `body` with the index connection held for all of its accesses.
+    func inSession<T>(_ body: () throws -> T) throws -> T {
+        if sessionDB != nil { return try body() }
+        return try index.queue.inDatabase { db in
+            sessionDB = db
+            defer { sessionDB = nil }
+            return try body()
+        }
+    }
+
+    private func withDatabase<T>(_ body: (Database) throws -> T) throws -> T {
+        if let sessionDB { return try body(sessionDB) }
+        return try index.queue.inDatabase(body)
+    }
+
     // MARK: groups
 
     func beginGroup() throws {
         precondition(!groupOpen)
-        try index.queue.inDatabase { db in try db.beginTransaction(.immediate) }
+        try withDatabase { db in try db.beginTransaction(.immediate) }
         groupOpen = true
         createdSegments = []
         unsyncedSegments = []
@@ -102,7 +123,7 @@ final class LogWriter {
         if let segment { try segment.sync() }
         for file in unsyncedSegments where file !== segment { try file.sync() }
         if !createdSegments.isEmpty { try PosixFile.syncDirectory(layout.logDirectory) }
-        try index.queue.inDatabase { db in try db.commit() }
+        try withDatabase { db in try db.commit() }
         for key in streamCache.keys { streamCache[key]?.isNew = false }
         groupOpen = false
         createdSegments = []
@@ -117,14 +138,14 @@ final class LogWriter {
             segmentFirst: segmentFirst, segmentEnd: segmentEnd, nextPosition: nextPosition, lastHash: lastHash,
             lastRecordedAt: lastRecordedAt, domain: domain, nextStreamID: nextStreamID,
             createdSegmentCount: createdSegments.count)
-        try index.queue.inDatabase { db in try db.execute(sql: "SAVEPOINT request") }
+        try withDatabase { db in try db.execute(sql: "SAVEPOINT request") }
     }
 
     /// Ends a request: its last frame carries the COMMIT flag.
     func endRequest() throws {
         precondition(mark != nil)
         if frameCount > 0 { try flushFrame(commit: true) }
-        try index.queue.inDatabase { db in try db.execute(sql: "RELEASE SAVEPOINT request") }
+        try withDatabase { db in try db.execute(sql: "RELEASE SAVEPOINT request") }
         mark = nil
     }
 
@@ -135,7 +156,7 @@ final class LogWriter {
         frameCount = 0
         pendingIDs.removeAll()
         pendingRows.removeAll()
-        try index.queue.inDatabase { db in
+        try withDatabase { db in
             try db.execute(sql: "ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request")
         }
         // delete segments the request created, then cut the one it started in
@@ -163,7 +184,7 @@ final class LogWriter {
     func abandonGroup() {
         try? abandonRequest()
         if groupOpen {
-            try? index.queue.inDatabase { db in try db.rollback() }
+            try? withDatabase { db in try db.rollback() }
             groupOpen = false
         }
     }
@@ -252,7 +273,7 @@ final class LogWriter {
 
     private func existingPosition(of id: UUID) throws -> Int64? {
         if let p = pendingIDs[id] { return p }
-        return try index.queue.inDatabase { db in
+        return try withDatabase { db in
             try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT position FROM events WHERE id = ?"), arguments: [LogIndex.blob(id)])
         }
@@ -260,7 +281,7 @@ final class LogWriter {
 
     private func streamEntry(_ name: String) throws -> StreamEntry? {
         if let entry = streamCache[name] { return entry }
-        let row = try index.queue.inDatabase { db in
+        let row = try withDatabase { db in
             try Row.fetchOne(db.cachedStatement(sql: "SELECT stream_id, last_version FROM streams WHERE name = ?"), arguments: [name])
         }
         guard let row else { return nil }
@@ -298,7 +319,7 @@ final class LogWriter {
             lastHash: header.lastHash, rawLength: Int64(lines.count))
         let rows = pendingRows
         let streams = streamCache
-        try index.queue.inDatabase { db in
+        try withDatabase { db in
             try LogIndex.insert(frame: frame, rows: rows, streams: streams, in: db)
         }
         lines.removeAll(keepingCapacity: true)
