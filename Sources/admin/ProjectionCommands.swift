@@ -1,8 +1,20 @@
 import ArgumentParser
 import Events
+import Foundation
+import Logging
+import Projections
+import ServiceLifecycle
+import Workers
 
 extension Admin {
-    static let projectionCommands: [any ParsableCommand.Type] = [Stats.self]
+    static let projectionCommands: [any ParsableCommand.Type] = [
+        Stats.self, Project.self, WorkersCommand.self, Rebuild.self, Query.self,
+    ]
+}
+
+/// Opens the live read models of a store.
+func openProjections(_ layout: StoreLayout) throws -> ProjectionStore {
+    try ProjectionStore(path: layout.projections, logger: Logger(label: "hromada.projections"))
 }
 
 struct ProjectionStatusLine {
@@ -10,4 +22,290 @@ struct ProjectionStatusLine {
     var json: JSONValue
 }
 
-func projectionStatusLines(layout: StoreLayout, head: Int64, headTime: String?) throws -> [ProjectionStatusLine] { [] }
+/// Each projection's checkpoint, lag (events and seconds) and state, for `admin stats`.
+func projectionStatusLines(layout: StoreLayout, head: Int64, headTime: String?) throws -> [ProjectionStatusLine] {
+    guard FileManager.default.fileExists(atPath: layout.projections) else { return [] }
+    let store = try openProjections(layout)
+    defer { try? store.close() }
+    let headMs = headTime.flatMap(Timestamp.init(rfc3339:))?.milliseconds
+    return try store.status().map { s in
+        let lag = max(0, head - s.checkpoint.position)
+        var lagSeconds: Double = 0
+        if let headMs, lag > 0 {
+            lagSeconds = Double(headMs - (s.checkpoint.recordedAt?.milliseconds ?? headMs)) / 1000
+        }
+        var state = s.state.rawValue
+        if s.isStale { state += ", stale schema \(s.storedSchemaVersion) (code \(s.codeSchemaVersion))" }
+        var text = "\(s.name.padding(toLength: 12, withPad: " ", startingAt: 0)) checkpoint \(s.checkpoint.position), lag \(lag) events / \(String(format: "%.0f", lagSeconds)) s, \(state)"
+        if let e = s.lastError { text += ", last error: \(e)" }
+        let json: JSONValue = [
+            "name": .string(s.name), "checkpoint": .int(s.checkpoint.position),
+            "checkpointRecordedAt": s.checkpoint.recordedAt.map { .string($0.rfc3339) } ?? .null,
+            "lagEvents": .int(lag), "lagSeconds": .double(lagSeconds), "state": .string(s.state.rawValue),
+            "schemaVersion": .int(Int64(s.storedSchemaVersion)), "codeSchemaVersion": .int(Int64(s.codeSchemaVersion)),
+            "lastError": s.lastError.map(JSONValue.string) ?? .null,
+        ]
+        return ProjectionStatusLine(text: text, json: json)
+    }
+}
+
+struct Project: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Bring the read models up to the head once, then exit.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this projection (\(StandardProjections.names.joined(separator: ", "))).")
+    var projection: String?
+
+    func validate() throws {
+        if let projection, !StandardProjections.names.contains(projection) {
+            throw ValidationError("--projection must be one of \(StandardProjections.names.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        global.bootstrapLogging()
+        do {
+            let reader = try EventLogReader(layout: global.layout)
+            let store = try openProjections(global.layout)
+            defer { try? store.close() }
+            let names = projection.map { [$0] }
+            let stale = try store.status().filter { $0.isStale && (names?.contains($0.name) ?? true) }.map(\.name)
+            if !stale.isEmpty {
+                print("rebuilding stale projections: \(stale.joined(separator: ", "))")
+                _ = try store.rebuild(projections: stale, source: LogEventSource(reader: reader))
+            }
+            let started = Date()
+            let report = try store.catchUp(source: LogEventSource(reader: reader), projections: names)
+            let seconds = Date().timeIntervalSince(started)
+            print("applied \(report.eventsRead) events in \(String(format: "%.2f", seconds)) s; head position \(try reader.head().position)")
+            for (name, asOf) in report.checkpoints.sorted(by: { $0.key < $1.key }) {
+                print("  \(name): checkpoint \(asOf.position)")
+            }
+        } catch { throw fail(error) }
+    }
+}
+
+struct Rebuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild read models from the log beside the live ones, then swap them in atomically.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Only this projection.") var projection: String?
+    @Flag(help: "Print timing as JSON.") var json = false
+
+    func validate() throws {
+        if let projection, !StandardProjections.names.contains(projection) {
+            throw ValidationError("--projection must be one of \(StandardProjections.names.joined(separator: ", "))")
+        }
+    }
+
+    func run() throws {
+        global.bootstrapLogging()
+        do {
+            let reader = try EventLogReader(layout: global.layout)
+            let store = try openProjections(global.layout)
+            defer { try? store.close() }
+            let started = Date()
+            let result = try store.rebuild(projections: projection.map { [$0] }, source: LogEventSource(reader: reader))
+            let seconds = Date().timeIntervalSince(started)
+            let head = try reader.head().position
+            if json {
+                print(#"{"events":\#(head),"seconds":\#(seconds),"projections":\#(result.count)}"#)
+            } else {
+                print("rebuilt \(result.keys.sorted().joined(separator: ", ")) from \(head) events in \(String(format: "%.2f", seconds)) s (\(Int(Double(head) / max(seconds, 1e-9))) events/s)")
+            }
+        } catch { throw fail(error) }
+    }
+}
+
+struct WorkersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "workers",
+        abstract: "Run the projection workers: catch up, then follow the log until SIGTERM/SIGINT.")
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Seconds between polls when no change is notified.") var poll: Double = 1
+    @Option(name: .customLong("snapshot-every"), help: "Take a snapshot every N events applied (0: never).")
+    var snapshotEvery: Int = 0
+    @Option(name: .customLong("snapshot-minutes"), help: "Take a snapshot every T minutes when events were applied (0: never).")
+    var snapshotMinutes: Double = 0
+    @Option(help: "Where snapshots go.") var snapshots: String = "./snapshots"
+
+    func validate() throws {
+        if poll <= 0 { throw ValidationError("--poll must be > 0") }
+        if snapshotEvery < 0 || snapshotMinutes < 0 { throw ValidationError("snapshot intervals must be >= 0") }
+    }
+
+    func run() async throws {
+        global.bootstrapLogging()
+        do {
+            let reader = try EventLogReader(layout: global.layout)
+            let store = try openProjections(global.layout)
+            let watcher = LogWatcher(layout: global.layout, pollInterval: .milliseconds(Int(poll * 1000)))
+            let hook = try makeSnapshotHook(
+                layout: global.layout, directory: snapshots, everyEvents: snapshotEvery, everyMinutes: snapshotMinutes)
+            let worker = ProjectionWorker(
+                projections: store, source: LogEventSource(reader: reader), watcher: watcher, hook: hook,
+                logger: Logger(label: "hromada.workers"))
+            var logger = Logger(label: "hromada.workers")
+            logger.logLevel = global.logLevel
+            let group = ServiceGroup(
+                configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            printError("workers running on \(global.layout.root); SIGTERM or Ctrl-C stops them")
+            try await group.run()
+            try? store.close()
+            printError("workers stopped cleanly")
+        } catch { throw fail(error) }
+    }
+}
+
+/// Options every query shares.
+struct QueryOptions: ParsableArguments {
+    @Flag(help: "Print JSON (spec section 6).") var json = false
+    @Option(help: "Answer as of recorded time T: a date (its end, UTC), a date-time, or position:N.")
+    var at: String?
+    @Option(help: "Where snapshots are looked for (time travel).") var snapshots: String = "./snapshots"
+
+    func validate() throws {
+        if let at, TimePoint(at) == nil {
+            throw ValidationError("--at must be a date (2020-10-15), a date-time (2020-10-15T12:00:00Z) or position:N")
+        }
+    }
+}
+
+struct Query: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a read model: leaderboard, regions, catalog, network, seminars.",
+        subcommands: [LeaderboardQuery.self, RegionsQuery.self, CatalogQuery.self, NetworkQuery.self, SeminarsQuery.self])
+}
+
+/// Runs `body` against the live read models, or against the state as of `--at`.
+func answer<T: Encodable & TextRenderable>(
+    global: GlobalOptions, options: QueryOptions, projections: [String], _ body: (ProjectionStore) throws -> T
+) throws {
+    let result: T
+    var note: String?
+    if let at = options.at.flatMap(TimePoint.init) {
+        let travelled = try timeTravel(layout: global.layout, at: at, snapshots: options.snapshots, projections: projections, body)
+        result = travelled.result
+        note = travelled.note
+    } else {
+        let store = try openProjections(global.layout)
+        defer { try? store.close() }
+        result = try body(store)
+    }
+    if options.json {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    } else {
+        print(result.renderText())
+        if let note { print(note) }
+    }
+}
+
+struct LeaderboardQuery: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "leaderboard", abstract: "A competition's leaderboard per theme.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: QueryOptions
+    @Option var competition: String
+    @Option(help: "One theme's code (default: every theme).") var theme: String?
+    @Option(help: "Only communities of this kind: urban, settlement, rural.") var kind: String?
+
+    func validate() throws {
+        if let kind, !["urban", "settlement", "rural"].contains(kind) {
+            throw ValidationError("--kind must be urban, settlement or rural")
+        }
+    }
+
+    func run() throws {
+        do {
+            if let theme {
+                try answer(global: global, options: options, projections: ["leaderboard"]) {
+                    try $0.leaderboard(competitionId: competition, themeCode: theme, kind: kind)
+                }
+            } else {
+                try answer(global: global, options: options, projections: ["leaderboard"]) {
+                    LeaderboardSet(boards: try $0.leaderboards(competitionId: competition, kind: kind))
+                }
+            }
+        } catch { throw fail(error) }
+    }
+}
+
+/// Every theme's leaderboard of a competition (`--theme` omitted).
+struct LeaderboardSet: Encodable, TextRenderable {
+    var boards: [Leaderboard]
+    func encode(to encoder: any Encoder) throws {
+        if boards.count == 1 {
+            try boards[0].encode(to: encoder)
+        } else {
+            var c = encoder.unkeyedContainer()
+            for b in boards { try c.encode(b) }
+        }
+    }
+    func renderText() -> String {
+        boards.isEmpty ? "no such competition, or no submissions yet" : boards.map { $0.renderText() }.joined(separator: "\n")
+    }
+}
+
+struct RegionsQuery: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "regions", abstract: "Regional statistics per oblast.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: QueryOptions
+
+    func run() throws {
+        do { try answer(global: global, options: options, projections: ["regions"]) { try $0.regions() } } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct CatalogQuery: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "catalog", abstract: "Full-text search of the practices catalog (Ukrainian); no TEXT lists all.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: QueryOptions
+    @Argument(help: "Words to search for.") var text: [String] = []
+    @Option var sector: String?
+    @Option var direction: String?
+    @Option var form: String?
+    @Option var oblast: String?
+    @Option var community: String?
+    @Option var limit: Int = 20
+
+    func validate() throws {
+        if limit < 1 || limit > 10_000 { throw ValidationError("--limit must be 1...10000") }
+    }
+
+    func run() throws {
+        do {
+            let filters = CatalogFilters(sector: sector, direction: direction, form: form, oblast: oblast, community: community)
+            let query = text.isEmpty ? nil : text.joined(separator: " ")
+            try answer(global: global, options: options, projections: ["catalog"]) {
+                try $0.catalog(query: query, filters: filters, limit: limit)
+            }
+        } catch { throw fail(error) }
+    }
+}
+
+struct NetworkQuery: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "network", abstract: "The communities in the network now.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: QueryOptions
+
+    func run() throws {
+        do { try answer(global: global, options: options, projections: ["network"]) { try $0.network() } } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct SeminarsQuery: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "seminars", abstract: "Each seminar with attendance.")
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var options: QueryOptions
+
+    func run() throws {
+        do { try answer(global: global, options: options, projections: ["seminars"]) { try $0.seminars() } } catch {
+            throw fail(error)
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import GRDB
+
+extension ProjectionStore {
+    /// A canonical text of a projection's live tables: its checkpoint, then every table's rows
+    /// sorted by all columns, one per line. Equal read models give equal dumps, whatever order
+    /// the rows were written in; for comparing and digesting state (`admin state`).
+    public func dump(projection name: String) throws -> String {
+        let projection = try projection(named: name)
+        return try storage("cannot dump the tables", projection: name) {
+            try pool.read { db in
+                let asOf = try Self.asOf(db, name)
+                var out = "# \(name) schemaVersion=\(projection.schemaVersion) checkpoint=\(asOf.position) recordedAt=\(asOf.recordedAt?.rfc3339 ?? "null")\n"
+                for table in projection.tableNames {
+                    let quoted = table.quotedDatabaseIdentifier
+                    let isVirtual =
+                        try Bool.fetchOne(
+                            db, sql: "SELECT sql LIKE 'CREATE VIRTUAL TABLE%' FROM sqlite_master WHERE name = ?",
+                            arguments: [table]) ?? false
+                    let statement = try db.makeStatement(sql: "SELECT \(isVirtual ? "rowid, " : "")* FROM \(quoted)")
+                    let columns = statement.columnNames
+                    let order = (1...max(1, columns.count)).map(String.init).joined(separator: ", ")
+                    out += "## \(table) (\(columns.joined(separator: ", ")))\n"
+                    let rows = try Row.fetchCursor(
+                        db, sql: "SELECT \(isVirtual ? "rowid, " : "")* FROM \(quoted) ORDER BY \(order)")
+                    while let row = try rows.next() {
+                        out += row.databaseValues.map { $0.description }.joined(separator: "\t") + "\n"
+                    }
+                }
+                return out
+            }
+        }
+    }
+
+    /// Writes a consistent copy of the whole file (all projections and the bookkeeping) to
+    /// `path`, which must not exist: `VACUUM INTO`, for snapshots.
+    public func copy(toPath path: String) throws {
+        try storage("cannot copy the projections file to \(path)") {
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "VACUUM INTO ?", arguments: [path])
+            }
+        }
+    }
+}

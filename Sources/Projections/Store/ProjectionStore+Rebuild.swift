@@ -1,0 +1,217 @@
+import Events
+import GRDB
+import Logging
+
+extension ProjectionStore {
+    /// Rebuilds one projection from `source` beside its live tables, then swaps them in.
+    /// - Returns: the new checkpoint.
+    @discardableResult
+    public func rebuild(projection name: String, source: any EventSource, batchSize: Int = 20_000) throws -> AsOf {
+        let result = try rebuild(projections: [name], source: source, batchSize: batchSize)
+        return result[name] ?? .start
+    }
+
+    /// Rebuilds projections from `source` without downtime, reading the source once for all.
+    ///
+    /// 1. In one transaction: drop any leftover `__rebuild` tables, create fresh ones, mark the
+    ///    projections `rebuilding`.
+    /// 2. Feed every event of the source into the fresh tables, `batchSize` events per write
+    ///    transaction. The live tables keep answering queries, and live applies may continue.
+    /// 3. In one transaction: apply what the source gained meanwhile, then for each projection
+    ///    drop the live tables, rename the fresh ones to the live names, and set the checkpoint
+    ///    and the schema version. Readers see the old tables or the new ones, never a mix.
+    ///
+    /// On failure the fresh tables are dropped and the live ones stay as they were.
+    /// - Parameter names: the projections to rebuild, or `nil` for all.
+    /// - Returns: each rebuilt projection's checkpoint, by name.
+    /// - Throws: a ``ProjectionError``: `.rebuildConflict` when a rebuild of one of them already
+    ///   runs, `.sourceBehind` when the source ends before a live checkpoint, or the failure of
+    ///   an event.
+    @discardableResult
+    public func rebuild(
+        projections names: [String]? = nil, source: any EventSource, batchSize: Int = 20_000
+    ) throws -> [String: AsOf] {
+        let selected = try resolve(names)
+        let claimed = claimRebuild(selected.map(\.name))
+        guard claimed else {
+            throw ProjectionError(
+                code: .rebuildConflict,
+                message: "a rebuild of \(selected.map(\.name).joined(separator: ", ")) is already running")
+        }
+        defer { releaseRebuild(selected.map(\.name)) }
+
+        // 1. Fresh tables beside the live ones.
+        var builds: [(projection: any Projection, tables: ProjectionTables)] = []
+        var previousStates: [String: String] = [:]
+        try storage("cannot prepare the rebuild tables") {
+            try pool.write { db in
+                builds = []
+                for p in selected {
+                    guard var record = try ProjectionRecord.fetch(db, name: p.name) else { continue }
+                    previousStates[p.name] = record.state == ProjectionState.rebuilding.rawValue
+                        ? ProjectionState.running.rawValue : record.state
+                    record.generation += 1
+                    record.state = ProjectionState.rebuilding.rawValue
+                    record.rebuildPosition = 0
+                    record.updatedAt = Timestamp.now().rfc3339
+                    let tables = ProjectionTables.rebuild(generation: record.generation)
+                    try Self.dropTables(db, p, tables)
+                    try p.createTables(in: db, tables: tables)
+                    try record.update(db)
+                    builds.append((p, tables))
+                }
+            }
+        }
+        for b in builds {
+            logger.info(
+                "rebuild started", metadata: ["projection.name": "\(b.projection.name)", "rebuild.generation": "\(b.tables.generation)"])
+        }
+
+        var position: Int64 = 0
+        var recordedAt: Timestamp?
+        do {
+            // 2. Large transactions from the source.
+            while true {
+                let batch = try readSource(source, after: position, limit: max(1, batchSize))
+                guard !batch.isEmpty else { break }
+                try pool.write { db in
+                    try checkGenerations(db, builds)
+                    try Self.feed(db, batch, builds, after: position)
+                    try db.run(
+                        "UPDATE projections SET rebuildPosition = ? WHERE name IN (SELECT value FROM json_each(?))",
+                        [batch.last!.position, JSONText.encode(builds.map(\.projection.name))])
+                }
+                position = batch.last!.position
+                recordedAt = batch.last!.recordedAt
+                logger.debug("rebuild progress", metadata: ["event.position": "\(position)"])
+            }
+            // 3. The tail, and the swap, in one transaction.
+            try pool.write { db in
+                try checkGenerations(db, builds)
+                while true {
+                    let batch = try readSource(source, after: position, limit: max(1, batchSize))
+                    guard !batch.isEmpty else { break }
+                    try Self.feed(db, batch, builds, after: position)
+                    position = batch.last!.position
+                    recordedAt = batch.last!.recordedAt
+                }
+                for b in builds {
+                    guard var record = try ProjectionRecord.fetch(db, name: b.projection.name) else { continue }
+                    guard position >= record.checkpointPosition else {
+                        throw ProjectionError(
+                            code: .sourceBehind,
+                            message: "the source ends at position \(position), before the live checkpoint \(record.checkpointPosition); the live tables are kept",
+                            projection: b.projection.name)
+                    }
+                    try Self.dropTables(db, b.projection, .live)
+                    for table in b.projection.tableNames {
+                        try db.execute(
+                            sql: "ALTER TABLE \(b.tables.quoted(table)) RENAME TO \(table.quotedDatabaseIdentifier)")
+                    }
+                    record.checkpointRecordedAt = recordedAt?.rfc3339
+                    record.checkpointPosition = position
+                    record.schemaVersion = b.projection.schemaVersion
+                    record.state = ProjectionState.running.rawValue
+                    record.lastError = nil
+                    record.rebuildPosition = nil
+                    record.updatedAt = Timestamp.now().rfc3339
+                    try record.update(db)
+                }
+            }
+        } catch {
+            let e = ProjectionError.wrap(error, projection: nil, position: nil, what: "the rebuild failed")
+            abandon(builds, previousStates: previousStates, error: e)
+            throw e
+        }
+        var result: [String: AsOf] = [:]
+        for b in builds {
+            result[b.projection.name] = AsOf(position: position, recordedAt: recordedAt)
+            logger.info(
+                "rebuild swapped in", metadata: ["projection.name": "\(b.projection.name)", "event.position": "\(position)"])
+        }
+        return result
+    }
+
+    /// Applies a batch to every build, checking that positions follow each other.
+    static func feed(
+        _ db: Database, _ batch: [RecordedEvent], _ builds: [(projection: any Projection, tables: ProjectionTables)],
+        after start: Int64
+    ) throws {
+        var expected = start + 1
+        for event in batch {
+            guard event.position == expected else {
+                throw ProjectionError(
+                    code: .outOfOrder,
+                    message: "the source gave position \(event.position) where \(expected) was expected",
+                    position: event.position)
+            }
+            expected += 1
+        }
+        for b in builds {
+            for event in batch {
+                do {
+                    try b.projection.apply(event, in: db, tables: b.tables)
+                } catch {
+                    throw ProjectionError.wrap(
+                        error, projection: b.projection.name, position: event.position,
+                        what: "cannot apply \(event.type)")
+                }
+            }
+        }
+    }
+
+    /// Throws when another rebuild took over one of these projections since this one started.
+    func checkGenerations(_ db: Database, _ builds: [(projection: any Projection, tables: ProjectionTables)]) throws {
+        for b in builds {
+            let record = try ProjectionRecord.fetch(db, name: b.projection.name)
+            guard record?.generation == b.tables.generation else {
+                throw ProjectionError(
+                    code: .rebuildConflict, message: "another rebuild started meanwhile; this one stops",
+                    projection: b.projection.name)
+            }
+        }
+    }
+
+    /// Drops the `__rebuild` tables after a failure and puts the bookkeeping back.
+    func abandon(
+        _ builds: [(projection: any Projection, tables: ProjectionTables)], previousStates: [String: String],
+        error: ProjectionError
+    ) {
+        do {
+            try pool.write { db in
+                for b in builds {
+                    guard var record = try ProjectionRecord.fetch(db, name: b.projection.name),
+                        record.generation == b.tables.generation
+                    else { continue }
+                    try Self.dropTables(db, b.projection, b.tables)
+                    record.state = previousStates[b.projection.name] ?? ProjectionState.running.rawValue
+                    record.rebuildPosition = nil
+                    record.lastError = "rebuild failed: \(error.description)"
+                    record.updatedAt = Timestamp.now().rfc3339
+                    try record.update(db)
+                }
+            }
+        } catch {
+            logger.error("cannot clean up after a failed rebuild", metadata: ["error": "\(error)"])
+        }
+        logger.error("rebuild failed", metadata: ["error": "\(error.description)"])
+    }
+
+    static func dropTables(_ db: Database, _ projection: any Projection, _ tables: ProjectionTables) throws {
+        for table in projection.tableNames {
+            try db.execute(sql: "DROP TABLE IF EXISTS \(tables.quoted(table))")
+        }
+    }
+
+    func claimRebuild(_ names: [String]) -> Bool {
+        rebuildsRunning.withLock { running in
+            guard running.isDisjoint(with: names) else { return false }
+            running.formUnion(names)
+            return true
+        }
+    }
+
+    func releaseRebuild(_ names: [String]) {
+        rebuildsRunning.withLock { $0.subtract(names) }
+    }
+}

@@ -1,0 +1,65 @@
+import Events
+import Foundation
+import GRDB
+
+extension ProjectionStore {
+    /// Writes a consistent copy of every read model to a new SQLite file at `path` (no WAL).
+    ///
+    /// The copy is one `VACUUM INTO`, which reads the live file in a single read transaction:
+    /// it holds the tables and the checkpoints of one moment, while writers go on. Tables of a
+    /// rebuild running beside the live ones are left out of the copy, whose bookkeeping then
+    /// says `running`.
+    /// - Parameter path: the file to create; it must not exist yet.
+    /// - Returns: each projection's bookkeeping as the copy holds it (read back from the copy).
+    /// - Throws: a ``ProjectionError`` `.storage` when the copy cannot be written.
+    public func copy(to path: String) throws -> [ProjectionStatus] {
+        try storage("cannot copy the read models to \(path)") {
+            try pool.unsafeRead { db in
+                try db.execute(sql: "VACUUM INTO ?", arguments: [path])
+            }
+        }
+        return try storage("cannot read back the copy \(path)") {
+            let copy = try DatabaseQueue(path: path)
+            defer { try? copy.close() }
+            let records = try copy.write { db -> [ProjectionRecord] in
+                for p in projections {
+                    try Self.dropTables(db, p, .rebuild(generation: 0))
+                }
+                try db.execute(
+                    sql: "UPDATE projections SET state = ?, rebuildPosition = NULL WHERE state = ?",
+                    arguments: [ProjectionState.running.rawValue, ProjectionState.rebuilding.rawValue])
+                return try ProjectionRecord.fetchAll(db)
+            }
+            try copy.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+            return records.map { r in
+                ProjectionStatus(
+                    name: r.name,
+                    codeSchemaVersion: projections.first { $0.name == r.name }?.schemaVersion ?? r.schemaVersion,
+                    storedSchemaVersion: r.schemaVersion, checkpoint: r.asOf,
+                    state: ProjectionState(rawValue: r.state) ?? .failed, lastError: r.lastError,
+                    updatedAt: Timestamp(rfc3339: r.updatedAt), rebuildPosition: r.rebuildPosition)
+            }
+        }
+    }
+
+    /// Replaces every read model with the content of the SQLite file at `path` (a copy made by
+    /// ``copy(to:)``), in one write transaction through SQLite's backup API.
+    ///
+    /// Readers see the old content or the new one, never a mix. A running rebuild in this
+    /// process is abandoned by the swap (its generation no longer matches).
+    /// - Throws: a ``ProjectionError`` `.storage` when the file cannot be read or is not a
+    ///   projections file.
+    public func restore(from path: String) throws {
+        try storage("cannot restore the read models from \(path)") {
+            var config = Configuration()
+            config.readonly = true
+            let source = try DatabaseQueue(path: path, configuration: config)
+            defer { try? source.close() }
+            let hasBookkeeping = try source.read { db in try db.tableExists(ProjectionRecord.databaseTableName) }
+            guard hasBookkeeping else {
+                throw ProjectionError(code: .storage, message: "\(path) holds no projections bookkeeping table")
+            }
+            try source.backup(to: pool)
+        }
+    }
+}

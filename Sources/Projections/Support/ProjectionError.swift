@@ -1,0 +1,98 @@
+import Events
+
+/// The one error type of the Projections module: a code, a message naming the projection, the
+/// event position and the field where it applies, and the underlying cause.
+///
+/// Messages never dump a payload; they say what, where (projection, position, field) and why.
+public struct ProjectionError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. A struct over a private enum, so that codes can grow.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Base: String, Hashable, Sendable {
+            case malformedEvent = "malformed-event"
+            case outOfOrder = "out-of-order"
+            case staleSchema = "stale-schema"
+            case unknownProjection = "unknown-projection"
+            case notFound = "not-found"
+            case invalidArgument = "invalid-argument"
+            case rebuildConflict = "rebuild-conflict"
+            case sourceBehind = "source-behind"
+            case source = "source"
+            case storage = "storage"
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// An event's payload lacks a field the projection needs, or holds the wrong type.
+        public static let malformedEvent = Code(.malformedEvent)
+        /// Events were offered out of order, or with a gap after the checkpoint.
+        public static let outOfOrder = Code(.outOfOrder)
+        /// The stored tables were built by another schema version of the projection: rebuild it.
+        public static let staleSchema = Code(.staleSchema)
+        /// No projection has that name.
+        public static let unknownProjection = Code(.unknownProjection)
+        /// The query names something the read model does not hold (a competition, a theme).
+        public static let notFound = Code(.notFound)
+        /// A query argument is not valid (an unknown community kind, a negative limit).
+        public static let invalidArgument = Code(.invalidArgument)
+        /// Another rebuild of the same projection started meanwhile.
+        public static let rebuildConflict = Code(.rebuildConflict)
+        /// The event source ends before the live checkpoint: swapping would move it backwards.
+        public static let sourceBehind = Code(.sourceBehind)
+        /// The event source failed.
+        public static let source = Code(.source)
+        /// SQLite failed (disk full, locked, corrupt file).
+        public static let storage = Code(.storage)
+
+        public var description: String { base.rawValue }
+    }
+
+    public var code: Code
+    /// One clear sentence: what went wrong and where.
+    public var message: String
+    /// The projection concerned, if any.
+    public var projection: String?
+    /// The position of the event being applied, if any.
+    public var position: Int64?
+    /// The underlying error (a `DatabaseError`, an event source's error).
+    public var cause: (any Error)?
+
+    public init(
+        code: Code, message: String, projection: String? = nil, position: Int64? = nil,
+        cause: (any Error)? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.projection = projection
+        self.position = position
+        self.cause = cause
+    }
+
+    public var description: String {
+        var text = ""
+        if let projection { text += "projection \(projection): " }
+        if let position { text += "event at position \(position): " }
+        text += message
+        if let cause { text += " (cause: \(String(describing: cause)))" }
+        return text
+    }
+
+    /// Wraps any error thrown while applying or querying, keeping a `ProjectionError` as it is
+    /// (filling in the projection and position when it lacks them).
+    static func wrap(
+        _ error: any Error, projection: String?, position: Int64?, what: String
+    ) -> ProjectionError {
+        if var e = error as? ProjectionError {
+            if e.projection == nil { e.projection = projection }
+            if e.position == nil { e.position = position }
+            return e
+        }
+        return ProjectionError(
+            code: .storage, message: what, projection: projection, position: position,
+            cause: error)
+    }
+
+    static func malformed(_ event: RecordedEvent, field: String, _ reason: String) -> ProjectionError {
+        ProjectionError(
+            code: .malformedEvent, message: "\(event.type): data.\(field) \(reason)", position: event.position)
+    }
+}

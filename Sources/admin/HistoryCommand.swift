@@ -1,0 +1,90 @@
+import ArgumentParser
+import Events
+import Foundation
+
+/// `admin history STREAM [--json] [--until T]`: the audit trail of one stream.
+struct History: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "history",
+        abstract: "The audit trail of one stream: every event with who (metadata.actor), when, and what changed.",
+        discussion: """
+            Amendments (SubmissionAmended, PracticeRevised) show each field's value before and after;
+            other events a short summary (a juror's total and the previous one on a re-score, a
+            retracted total, a withdrawal's reason, a deadline's old and new date, ...).
+            --json prints {"stream", "events": [{"position", "version", "type", "recordedAt",
+            "occurredAt", "actor", "changes": [{"field", "before", "after"}], "summary", "details"}]}.
+            """)
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The stream, e.g. submission-2020-0042.")
+    var stream: String
+
+    @Flag(help: "Print the audit trail as JSON.")
+    var json = false
+
+    @Option(help: "Only the events recorded at or before this time (a date, a date-time, or position:N).")
+    var until: String?
+
+    @Option(help: "Cut long values to this many characters in the human output (0: never).")
+    var width: Int = 80
+
+    func validate() throws {
+        do { try EventCodec.checkStreamName(stream) } catch {
+            throw ValidationError("STREAM: \(error.reason)")
+        }
+        if let until, TimePoint(until) == nil {
+            throw ValidationError("--until must be a date (2020-10-15), a date-time (2020-10-15T12:00:00Z) or position:N")
+        }
+        if width < 0 { throw ValidationError("--width must be >= 0") }
+    }
+
+    func run() throws {
+        do {
+            let reader = try EventLogReader(layout: global.layout)
+            guard try reader.streamVersion(stream) != nil else {
+                throw EventStoreError(
+                    .notFound, "stream \(stream) does not exist in the store at \(global.layout.root)")
+            }
+            // The whole stream feeds the "before" values; --until only cuts what is shown.
+            var entries = StreamHistory.build(events: try reader.stream(stream))
+            if let until = until.flatMap(TimePoint.init) {
+                let last = try until.position(in: reader)
+                entries = entries.filter { $0.position <= last }
+            }
+            let out = OutputBuffer()
+            if json {
+                out.write(StreamHistory.document(stream: stream, entries: entries).canonicalString + "\n")
+            } else {
+                out.write(render(entries))
+            }
+            out.flush()
+        } catch { throw fail(error) }
+    }
+
+    func render(_ entries: [StreamHistory.Entry]) -> String {
+        let limit = width == 0 ? Int.max : width
+        func cut(_ s: String) -> String { StreamHistory.truncated(s, limit: limit) }
+        var text = "Історія потоку \(stream): "
+        let n = Int64(entries.count)
+        text += "\(n) \(n % 10 == 1 && n % 100 != 11 ? "подія" : ((2...4).contains(n % 10) && !(12...14).contains(n % 100) ? "події" : "подій"))"
+        if let until { text += " (записані до \(until))" }
+        text += "\n"
+        for e in entries {
+            text += "\n#\(e.position) v\(e.version) \(e.type)\n"
+            text += "  хто: \(e.actorOrDash); записано: \(e.recordedAt.rfc3339); сталося: \(e.occurredAt.rfc3339)\n"
+            text += "  \(cut(e.summary))\n"
+            for change in e.changes {
+                let name = StreamHistory.label(ofField: change.field)
+                let title = name == change.field ? change.field : "\(name) (\(change.field))"
+                if change.isUnchanged {
+                    text += "    \(title): без змін — \(StreamHistory.display(change.after, limit: limit))\n"
+                } else {
+                    text += "    \(title):\n"
+                    text += "      було:  \(StreamHistory.display(change.before, limit: limit))\n"
+                    text += "      стало: \(StreamHistory.display(change.after, limit: limit))\n"
+                }
+            }
+        }
+        return text
+    }
+}

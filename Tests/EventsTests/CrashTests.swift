@@ -1,0 +1,536 @@
+import Foundation
+import Testing
+
+@testable import Events
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The log under damage and crashes: torn tails at every byte, bit flips, forged events, writers
+/// killed with SIGKILL, two writer processes, a reader process following a writer.
+@Suite struct CrashTests {
+
+    /// 63 events of the sample in small frames (2 KiB of lines), committed every 7: many frames,
+    /// some ending a transaction (COMMIT) and some not.
+    static func smallStore(in dir: URL, name: String = "small") throws -> (store: TestStore, segment: [UInt8], frames: [RawFrame]) {
+        var options = EventStoreOptions()
+        options.frameBytes = 2048
+        let store = try TestStore.create(in: dir, name: name)
+        try store.importLines(try Sample.lines(prefix: 63), options: options, commitEvery: 7)
+        let segments = try store.segmentPaths()
+        try #require(segments.count == 1)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: segments[0])))
+        let frames = try rawFrames(bytes)
+        try #require(frames.count >= 10, "expected many frames, found \(frames.count)")
+        try #require(frames.contains { !$0.header.isCommit }, "expected frames that do not end a transaction")
+        try #require(frames.last!.header.isCommit)
+        return (store, bytes, frames)
+    }
+
+    /// An empty store whose segment the test writes (and whose index it removes) per trial.
+    struct Trial {
+        let store: TestStore
+        let segmentPath: String
+
+        init(in dir: URL, name: String = "trial") throws {
+            store = try TestStore.create(in: dir, name: name)
+            segmentPath = store.layout.logDirectory + "/" + StoreLayout.segmentName(firstPosition: 1)
+        }
+
+        /// Puts `bytes` in place as the store's only segment, with no index.
+        func install(_ bytes: [UInt8]) throws {
+            for name in try FileManager.default.contentsOfDirectory(atPath: store.layout.logDirectory) {
+                try FileManager.default.removeItem(atPath: store.layout.logDirectory + "/" + name)
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: segmentPath))
+            store.removeIndex()
+        }
+
+        var segmentSize: Int { (try? FileManager.default.attributesOfItem(atPath: segmentPath)[.size] as? Int) ?? -1 }
+    }
+
+    /// Collects failures of a loop of many trials and reports the first few.
+    struct Failures {
+        var list: [String] = []
+        mutating func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+            if !condition { list.append(message()) }
+        }
+        func report(_ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(list.isEmpty, "\(list.count) \(what) failed; first: \(list.prefix(5).joined(separator: " | "))", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: torn tails
+
+    @Test func theLastFrameTruncatedAtEveryByteOffsetIsCutBackToTheLastCommit() throws {
+        try withTemporaryDirectory { dir in
+            let (_, bytes, frames) = try Self.smallStore(in: dir)
+            let trial = try Trial(in: dir)
+            let last = frames.last!
+            var failures = Failures()
+            for cut in last.offset..<bytes.count {
+                try trial.install(Array(bytes[..<cut]))
+                let committed = frames.last { $0.header.isCommit && $0.end <= cut }!
+                let expectedHead = committed.header.lastPosition
+                let pendingEvents = frames.filter { $0.offset >= committed.end && $0.end <= cut }.reduce(0) { $0 + Int($1.header.count) }
+
+                let before = try trial.store.verify()
+                failures.check(before.ok, "cut \(cut): verify of the torn log reports \(String(describing: before.problem))")
+                failures.check(before.headPosition == expectedHead, "cut \(cut): verify's head \(before.headPosition), expected \(expectedHead)")
+
+                do {
+                    let (head, recovery) = try trial.store.withWriter { ($0.head, $0.recovery) }
+                    failures.check(head == expectedHead, "cut \(cut): head \(head) after opening, expected \(expectedHead)")
+                    failures.check(
+                        recovery.cutBytes == cut - committed.end, "cut \(cut): recovery cut \(recovery.cutBytes) bytes, expected \(cut - committed.end)")
+                    failures.check(recovery.cutEvents == pendingEvents, "cut \(cut): recovery cut \(recovery.cutEvents) events, expected \(pendingEvents)")
+                    failures.check((recovery.cutReason != nil) == (cut > committed.end), "cut \(cut): recovery reason \(String(describing: recovery.cutReason))")
+                    failures.check(trial.segmentSize == committed.end, "cut \(cut): segment is \(trial.segmentSize) bytes, expected \(committed.end)")
+                } catch {
+                    failures.check(false, "cut \(cut): the store does not open: \(error)")
+                    continue
+                }
+                let after = try trial.store.verify()
+                failures.check(
+                    after.ok && after.headPosition == expectedHead && after.uncommittedTailBytes == 0,
+                    "cut \(cut): verify after opening: ok \(after.ok), head \(after.headPosition), tail \(after.uncommittedTailBytes)")
+            }
+            failures.report("truncations")
+        }
+    }
+
+    @Test func garbageAfterTheLastFrameIsCutAndReported() throws {
+        try withTemporaryDirectory { dir in
+            let (store, bytes, frames) = try Self.smallStore(in: dir)
+            let head = frames.last!.header.lastPosition
+            var generator = SplitMix(seed: 42)
+            let garbage = (0..<500).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            let path = try store.segmentPaths()[0]
+            try Data(bytes + garbage).write(to: URL(fileURLWithPath: path))
+
+            let recovery = try store.withWriter { writer in
+                #expect(writer.head == head)
+                return writer.recovery
+            }
+            #expect(recovery.cutBytes == garbage.count)
+            #expect(recovery.cutEvents == 0)
+            let reason = try #require(recovery.cutReason)
+            #expect(reason.contains("torn"))
+            #expect(reason.contains("offset \(bytes.count)"))
+            #expect(recovery.description.contains("cut \(garbage.count) bytes"))
+            #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == bytes)
+            #expect(try store.verify().ok)
+            // and the log goes on from there
+            #expect(try store.withWriter { try $0.append([Sample.note("note-a", 1)], validate: false).positions } == [head + 1])
+        }
+    }
+
+    // MARK: damage
+
+    @Test func singleBitFlipsAnywhereInASegmentAreCaughtByVerify() throws {
+        try withTemporaryDirectory { dir in
+            let (_, bytes, frames) = try Self.smallStore(in: dir)
+            let trial = try Trial(in: dir)
+            let middle = frames[frames.count / 2]
+            let last = frames.last!
+            let lastCommitBefore = frames.last { $0.header.isCommit && $0.end <= last.offset }!
+            // every byte of the segment header and of three frame headers, and bytes spread over the file
+            var offsets = Set(0..<SegmentHeader.size)
+            for frame in [frames[0], middle, last] { offsets.formUnion(frame.offset..<(frame.offset + FrameHeader.size)) }
+            offsets.formUnion(stride(from: 0, to: bytes.count, by: max(1, bytes.count / 90)))
+            offsets.insert(bytes.count - 1)
+            #expect(offsets.count >= 300)
+
+            var failures = Failures()
+            for offset in offsets.sorted() {
+                let bit = UInt8(1) << UInt8((offset &* 7 &+ 3) % 8)
+                var flipped = bytes
+                flipped[offset] ^= bit
+                try trial.install(flipped)
+                let frame = frames.last { $0.offset <= offset }
+                let damagedAt = offset < SegmentHeader.size ? 0 : frame!.offset
+                let what = "bit \(bit) at offset \(offset)"
+
+                let report = try trial.store.verify()
+                guard let problem = report.problem, !report.ok else {
+                    failures.check(false, "\(what): verify reports no problem")
+                    continue
+                }
+                failures.check(problem.segment.hasSuffix(StoreLayout.segmentName(firstPosition: 1)), "\(what): problem names \(problem.segment)")
+                failures.check(problem.offset == damagedAt, "\(what): problem at offset \(problem.offset), expected \(damagedAt)")
+                let position = offset < SegmentHeader.size ? 1 : frame!.header.firstPosition
+                failures.check(problem.position == position, "\(what): problem at position \(problem.position), expected \(position)")
+
+                // opening: damage in the last frame is indistinguishable from a torn write, so it is
+                // cut back to the last commit (damage followed by valid frames: see the test below)
+                if damagedAt == last.offset {
+                    do {
+                        let head = try trial.store.withWriter { $0.head }
+                        failures.check(head == lastCommitBefore.header.lastPosition, "\(what): the store opened with head \(head)")
+                    } catch {
+                        failures.check(false, "\(what): damage in the last frame refused opening: \(error)")
+                    }
+                }
+            }
+            failures.report("bit flips")
+        }
+    }
+
+    /// Opening runs in a child process (`admin import` of an empty file opens the writer): a crash
+    /// there fails this test instead of ending the whole test run.
+    @Test func damageInTheMiddleOfTheLogRefusesToOpenNamingSegmentOffsetAndPosition() throws {
+        try withTemporaryDirectory { dir in
+            let (store, bytes, frames) = try Self.smallStore(in: dir)
+            let segment = try store.segmentPaths()[0]
+            let empty = dir.appendingPathComponent("empty.jsonl")
+            try Data().write(to: empty)
+            var failures = Failures()
+
+            func expectRefusal(_ damaged: [UInt8], _ frame: RawFrame, _ what: String) throws {
+                let result = try runAdmin(["--store", store.layout.root, "import", empty.path])
+                let firstLine = result.stderr.split(separator: "\n").first.map(String.init) ?? ""
+                failures.check(!result.signalled, "\(what): opening crashed (signal \(result.status)): \(firstLine)")
+                failures.check(result.status == 1, "\(what): exit status \(result.status)")
+                failures.check(
+                    firstLine.contains(segment) && firstLine.contains("offset \(frame.offset)")
+                        && firstLine.contains("position \(frame.header.firstPosition)"),
+                    "\(what): stderr does not name segment, offset \(frame.offset) and position \(frame.header.firstPosition): \(firstLine)")
+                failures.check(
+                    [UInt8](try Data(contentsOf: URL(fileURLWithPath: segment))) == damaged, "\(what): a refused open changed the segment")
+            }
+
+            // a byte of each frame's body (every frame that has frames after it), the index gone
+            for frame in frames.dropLast() {
+                var damaged = bytes
+                damaged[frame.offset + FrameHeader.size + 10] ^= 0x10
+                try Data(damaged).write(to: URL(fileURLWithPath: segment))
+                store.removeIndex()
+                try expectRefusal(damaged, frame, "body of the frame at \(frame.offset)")
+            }
+
+            // a frame header's position field, the index intact
+            for frame in [frames[1], frames[frames.count / 2], frames[frames.count - 2]] {
+                try Data(bytes).write(to: URL(fileURLWithPath: segment))
+                store.removeIndex()
+                #expect(try store.withWriter { $0.head } == 63)
+                var damaged = bytes
+                damaged[frame.offset + 20] ^= 0x01
+                try Data(damaged).write(to: URL(fileURLWithPath: segment))
+                try expectRefusal(damaged, frame, "header of the frame at \(frame.offset)")
+            }
+            failures.report("damaged logs")
+        }
+    }
+
+    /// With the index intact a writer opens without reading old frames' bodies; the damage must
+    /// then surface when the frame is read, naming where it is.
+    @Test func damageInTheMiddleIsNeverServedSilently() throws {
+        try withTemporaryDirectory { dir in
+            let (store, bytes, frames) = try Self.smallStore(in: dir)
+            let segment = try store.segmentPaths()[0]
+            let frame = frames[frames.count / 2]
+            var damaged = bytes
+            damaged[frame.offset + FrameHeader.size + 10] ^= 0x10
+            try Data(damaged).write(to: URL(fileURLWithPath: segment))
+            do {
+                let head = try store.withWriter { $0.head }
+                #expect(head == 63)
+            } catch let e as EventStoreError {
+                #expect(e.code == .corruption && e.message.contains("offset \(frame.offset)"))
+                return
+            }
+            #expect {
+                _ = try store.exportedLines()
+            } throws: { error in
+                guard let e = error as? EventStoreError, e.code == .corruption else { return false }
+                return e.message.contains(segment) && e.message.contains("offset \(frame.offset)")
+                    && e.message.contains("position \(frame.header.firstPosition)")
+            }
+            #expect(try !store.verify().ok)
+        }
+    }
+
+    @Test func anEventAlteredWithRecomputedChecksumsBreaksTheHashChain() throws {
+        try withTemporaryDirectory { dir in
+            let (_, bytes, frames) = try Self.smallStore(in: dir)
+            let frame = frames[frames.count / 2]
+            try #require(frame.header.count >= 2)
+            let body = try decompressedBody(bytes, frame)
+            var lines = body.split(separator: 0x0A).map(Array.init)
+            let position = frame.header.firstPosition  // the frame's first event, not its last
+
+            // one character of the payload changed, the line's length kept
+            var line = lines[0]
+            let dataStart = try #require(firstRange(of: Array(#","data":{"#.utf8), in: line)).upperBound
+            let digitAt = try #require(line[dataStart...].firstIndex { $0 >= 0x30 && $0 <= 0x39 })
+            line[digitAt] = line[digitAt] == 0x39 ? 0x38 : line[digitAt] + 1
+            lines[0] = line
+
+            /// The segment with the frame's body replaced: recompressed, and both CRCs recomputed.
+            func forged(_ lines: [[UInt8]]) -> [UInt8] {
+                let newBody = lines.joinedLines()
+                let compressed = try! newBody.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) }
+                var header = frame.header
+                header.compressedLength = UInt32(compressed.count)
+                header.uncompressedLength = UInt32(newBody.count)
+                header.bodyCRC = compressed.withUnsafeBytes { crc32c($0) }
+                var out = Array(bytes[..<frame.offset])
+                header.encode(into: &out)
+                out += compressed
+                out += bytes[frame.end...]
+                return out
+            }
+
+            let trial = try Trial(in: dir)
+            try trial.install(forged(lines))
+            // the checksums all hold: only the chain can tell
+            _ = try rawFrames([UInt8](try Data(contentsOf: URL(fileURLWithPath: trial.segmentPath))))
+            let report = try trial.store.verify()
+            #expect(!report.ok)
+            #expect(report.problem?.position == position)
+            #expect(report.problem?.offset == frame.offset)
+            #expect(report.problem?.reason.contains("hash chain") == true, "\(String(describing: report.problem))")
+            #expect {
+                _ = try EventStore(layout: trial.store.layout)
+            } throws: { error in
+                guard let e = error as? EventStoreError, e.code == .corruption else { return false }
+                return e.message.contains("position \(position)") && e.message.contains("hash chain")
+            }
+
+            // the forger also rewrites that event's hash: the next event's link breaks
+            let previousHash: [UInt8]? =
+                position == 1 ? nil : bytesOfHex(storedHash(try decompressedBody(bytes, frames.last { $0.end <= frame.offset }!)
+                    .split(separator: 0x0A).last.map(Array.init)!))
+            let tail = line.count - EventCodec.hashTailCount
+            let digest = line.withUnsafeBufferPointer { EventCodec.chainHash(previous: previousHash, content: UnsafeBufferPointer(rebasing: $0[..<tail])) }
+            line.replaceSubrange((tail + 9)..<(tail + 73), with: Array(EventCodec.hex(digest).utf8))
+            lines[0] = line
+            try trial.install(forged(lines))
+            let second = try trial.store.verify()
+            #expect(!second.ok)
+            #expect(second.problem?.position == position + 1)
+            #expect(second.problem?.reason.contains("hash chain") == true, "\(String(describing: second.problem))")
+        }
+    }
+
+    // MARK: processes
+
+    @Test func importsKilledWithSIGKILLKeepEveryAcknowledgedEventAndNothingPartial() throws {
+        try withTemporaryDirectory { dir in
+            let sample = try Sample.lines()
+            let total = Int64(sample.count)
+            let reference = try TestStore.create(in: dir, name: "reference")
+            try reference.importLines(sample)
+            let referenceLines = try reference.exportedLines()
+            let referenceHashes = referenceLines.map(storedHash)
+
+            let every = 20
+            var store = try TestStore.create(in: dir, name: "killed-0")
+            var stores = 1
+            var kills = 0
+            var rounds = 0
+            var head: Int64 = 0
+            var generator = SystemRandomNumberGenerator()
+            while kills < 15 || rounds < 20 {
+                rounds += 1
+                try #require(rounds <= 40, "only \(kills) of \(rounds) imports were killed while running")
+                if head == total {
+                    store = try TestStore.create(in: dir, name: "killed-\(stores)")
+                    stores += 1
+                    head = 0
+                }
+                // the lines the store does not have yet
+                let input = dir.appendingPathComponent("input-\(rounds).jsonl")
+                try Data(sample[Int(head)...].joinedLines()).write(to: input)
+                let child = try AdminChild(["--store", store.layout.root, "import", "--commit-every", "\(every)", input.path])
+                usleep(UInt32.random(in: 5_000...300_000, using: &generator))
+                child.kill(SIGKILL)
+                let result = child.finish()
+                if result.signalled { kills += 1 } else {
+                    #expect(result.status == 0, "round \(rounds): \(result.stderr)")
+                }
+                let acknowledged = child.acknowledged.max() ?? head
+                let round = "round \(rounds) (killed: \(result.signalled), acknowledged \(acknowledged))"
+
+                // what the killed writer left: at most a torn tail after the last commit
+                let raw = try store.verify()
+                #expect(raw.ok, "\(round): \(String(describing: raw.problem))")
+
+                let (newHead, recovery) = try store.withWriter { ($0.head, $0.recovery) }
+                #expect(newHead >= acknowledged, "\(round): head \(newHead) lost acknowledged events")
+                #expect(newHead >= head, "\(round): head went back from \(head) to \(newHead)")
+                #expect((newHead - head) % Int64(every) == 0 || newHead == total, "\(round): head \(newHead) is not a commit point")
+                #expect(newHead == raw.headPosition, "\(round): recovery \(recovery)")
+                head = newHead
+
+                let after = try store.verify()
+                #expect(after.ok && after.headPosition == head && after.uncommittedTailBytes == 0, "\(round): \(String(describing: after.problem))")
+                let hashes = try store.exportedLines().map(storedHash)
+                #expect(hashes == Array(referenceHashes.prefix(Int(head))), "\(round): the stored events differ from the reference import")
+            }
+            #expect(kills >= 15)
+
+            // and an import that is left alone completes the log, identical to the reference
+            let final = try runAdmin(["--store", store.layout.root, "import", "--commit-every", "\(every)", TestPaths.sampleHistory.path])
+            #expect(final.status == 0, "\(final.stderr)")
+            #expect(final.stdout.contains("head position \(total)"))
+            #expect(try store.exportedLines() == referenceLines)
+            #expect(try store.verify().ok)
+        }
+    }
+
+    @Test func twoWriterProcessesTakeTurnsAndNeitherLosesEvents() throws {
+        try withTemporaryDirectory { dir in
+            let store = try TestStore.create(in: dir)
+            let count = 150
+            func file(_ prefix: String) throws -> (URL, [UUID]) {
+                var ids: [UUID] = []
+                var text = ""
+                for n in 0..<count {
+                    let id = UUID()
+                    ids.append(id)
+                    text += Self.communityLine(id: id, community: "\(prefix)-\(n)") + "\n"
+                }
+                let url = dir.appendingPathComponent("\(prefix).jsonl")
+                try Data(text.utf8).write(to: url)
+                return (url, ids)
+            }
+            let (fileA, idsA) = try file("wa")
+            let (fileB, idsB) = try file("wb")
+
+            // both at once, each waiting for the other's lock
+            let a = try AdminChild(["--store", store.layout.root, "import", "--wait", "--commit-every", "10", fileA.path])
+            let b = try AdminChild(["import", fileB.path, "--commit-every", "10", "--wait", "--store", store.layout.root])
+            let ra = a.finish()
+            let rb = b.finish()
+            #expect(ra.status == 0, "\(ra.stderr)")
+            #expect(rb.status == 0, "\(rb.stderr)")
+            #expect(ra.stdout.contains("imported \(count) events"))
+            #expect(rb.stdout.contains("imported \(count) events"))
+
+            let reader = try EventLogReader(layout: store.layout)
+            #expect(try reader.head().position == Int64(2 * count))
+            let positionsA = try idsA.map { try #require(try reader.position(of: $0)) }
+            let positionsB = try idsB.map { try #require(try reader.position(of: $0)) }
+            #expect(Set(positionsA + positionsB) == Set(1...Int64(2 * count)))
+            // one writer at a time: each file's events are one run of positions
+            #expect(positionsA == Array(positionsA[0]..<(positionsA[0] + Int64(count))))
+            #expect(positionsB == Array(positionsB[0]..<(positionsB[0] + Int64(count))))
+            for n in 0..<count {
+                #expect(try reader.streamVersion("community-wa-\(n)") == 0)
+                #expect(try reader.streamVersion("community-wb-\(n)") == 0)
+            }
+            #expect(try store.verify().ok)
+        }
+    }
+
+    @Test func aWriterProcessIsRefusedWhileAnotherHoldsTheLockAndWaitsWithWait() throws {
+        try withTemporaryDirectory { dir in
+            let store = try TestStore.create(in: dir)
+            let input = dir.appendingPathComponent("one.jsonl")
+            let id = UUID()
+            try Data((Self.communityLine(id: id, community: "lock-1") + "\n").utf8).write(to: input)
+
+            var holder: EventStore? = try EventStore(layout: store.layout)
+            _ = try holder!.append([Sample.note("note-a", 1)], validate: false)
+            let files = try store.logFiles()
+
+            let refused = try runAdmin(["--store", store.layout.root, "import", input.path])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("another process is writing"), "\(refused.stderr)")
+            #expect(try store.logFiles() == files)
+
+            let waiting = try AdminChild(["--store", store.layout.root, "import", "--wait", input.path])
+            usleep(400_000)
+            #expect(waiting.process.isRunning, "an importer with --wait did not wait for the lock")
+            holder = nil  // frees the store and its lock
+            let done = waiting.finish()
+            #expect(done.status == 0, "\(done.stderr)")
+            #expect(done.stdout.contains("head position 2"))
+            #expect(try EventLogReader(layout: store.layout).position(of: id) == 2)
+        }
+    }
+
+    /// The writer is a process importing from a pipe: between its commits it waits for input,
+    /// which is when readers — other processes — must see every committed event.
+    @Test func aReaderProcessFollowsAWriterProcess() throws {
+        try withTemporaryDirectory { dir in try Self.followTheWriter(in: dir) }
+    }
+
+    static func followTheWriter(in dir: URL) throws {
+        do {
+            let sample = try Sample.lines(prefix: 100)
+            let reference = try TestStore.create(in: dir, name: "reference")
+            try reference.importLines(sample)
+            let referenceLines = try reference.exportedLines()
+
+            let store = try TestStore.create(in: dir)
+            let follower = try EventLogReader(layout: store.layout)  // this process follows too
+            let writer = try AdminChild(["--store", store.layout.root, "import", "--commit-every", "10", "-"], stdin: true)
+            defer { writer.kill() }
+
+            var fed = 0
+            for (upTo, committed) in [(25, 20), (65, 60)] {
+                try writer.write(sample[fed..<upTo].joinedLines())
+                fed = upTo
+                #expect(
+                    writer.wait(upTo: 20) { $0.acknowledged.contains(Int64(committed)) },
+                    "the writer did not acknowledge \(committed): \(writer.stdoutSoFar)")
+
+                #expect(try follower.head().position == Int64(committed))
+                var seen: [[UInt8]] = []
+                try follower.forEachLine { _, line in
+                    seen.append(Array(line))
+                    return true
+                }
+                #expect(seen == Array(referenceLines.prefix(committed)))
+
+                // a reader process, while the writer is between commits
+                let from = committed - 9
+                let reader = try AdminChild(["--store", store.layout.root, "read", "--from", "\(from)"])
+                let finished = reader.wait(upTo: 4) { !$0.process.isRunning }
+                #expect(finished, "a reader process is blocked while the writer waits for input after committing \(committed)")
+                let result = reader.finish(timeout: 0.1)
+                #expect(result.status == 0, "reader: \(result.stderr)")
+                let lines = result.stdoutLines.map { Array($0.utf8) }
+                #expect(lines == Array(referenceLines[(from - 1)..<committed]), "the reader saw \(lines.count) lines from \(from)")
+            }
+            try writer.write(sample[fed...].joinedLines())
+            try writer.closeInput()
+            let done = writer.finish()
+            #expect(done.status == 0, "\(done.stderr)")
+            #expect(done.stdout.contains("head position 100"))
+            #expect(try follower.head().position == 100)
+            let last = try runAdmin(["--store", store.layout.root, "read", "--from", "91"])
+            #expect(last.stdoutLines.map { Array($0.utf8) } == Array(referenceLines[90...]))
+        }
+    }
+
+    /// A valid `CommunityRegistered` line.
+    static func communityLine(id: UUID, community: String) -> String {
+        #"{"id":"\#(id.uuidString.lowercased())","stream":"community-\#(community)","type":"CommunityRegistered","occurredAt":"2021-03-01T10:00:00Z","expectedVersion":-1,"data":{"communityId":"\#(community)","name":"Тестова сільська громада","oblast":"UA-05","kind":"rural","settlements":3,"population":4200,"council":{"name":"Тестова сільська рада"}},"metadata":{"actor":"test"}}"#
+    }
+}
+
+/// The first range of `needle` in `haystack`.
+func firstRange(of needle: [UInt8], in haystack: [UInt8]) -> Range<Int>? {
+    guard needle.count <= haystack.count else { return nil }
+    for i in 0...(haystack.count - needle.count) where haystack[i..<(i + needle.count)].elementsEqual(needle) {
+        return i..<(i + needle.count)
+    }
+    return nil
+}
+
+/// A small seeded generator (SplitMix64), for reproducible garbage.
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

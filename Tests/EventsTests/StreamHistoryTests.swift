@@ -1,0 +1,231 @@
+import Foundation
+import Testing
+
+@testable import Events
+
+/// The audit trail (`StreamHistory`) over streams of the sample history. Expected values are
+/// computed here from the raw JSON lines with Foundation's parser, not through the code under test.
+struct StreamHistoryTests {
+    /// `/work/shared/data/sample-history.jsonl`, found from this file.
+    static let samplePath: String = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // EventsTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // repo root
+        .appendingPathComponent("../shared/data/sample-history.jsonl")
+        .standardizedFileURL.path
+
+    /// The sample's lines: the raw bytes and their Foundation parse, numbered from 1.
+    static func rawLines() throws -> [(line: Int, bytes: ArraySlice<UInt8>, raw: [String: Any])] {
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: samplePath)))
+        return try bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated().map { n, line in
+            let raw = try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
+            return (n + 1, line, raw)
+        }
+    }
+
+    /// The events of `stream` as the log would hold them: position = line number, versions
+    /// counted along the stream.
+    static func recorded(stream: String) throws -> [RecordedEvent] {
+        var out: [RecordedEvent] = []
+        for (line, bytes, raw) in try rawLines() where raw["stream"] as? String == stream {
+            let p = try EventCodec.decodeProposed(line: bytes)
+            out.append(
+                RecordedEvent(
+                    position: Int64(line), id: p.id ?? UUID(), stream: p.stream, version: Int64(out.count), type: p.type,
+                    occurredAt: p.occurredAt, recordedAt: p.recordedAt ?? p.occurredAt, data: p.data, metadata: p.metadata,
+                    hash: ""))
+        }
+        return out
+    }
+
+    static func rawEvents(stream: String) throws -> [(line: Int, raw: [String: Any])] {
+        try rawLines().filter { $0.raw["stream"] as? String == stream }.map { ($0.line, $0.raw) }
+    }
+
+    static func data(_ raw: [String: Any]) -> [String: Any] { raw["data"] as? [String: Any] ?? [:] }
+
+    @Test func anAmendmentShowsTheFiledTitleBeforeAndTheNewTitleAfter() throws {
+        // The first submission of the sample with an amendment.
+        let all = try Self.rawLines()
+        let amendment = try #require(all.first { $0.raw["type"] as? String == "SubmissionAmended" })
+        let stream = try #require(amendment.raw["stream"] as? String)
+        let raw = try Self.rawEvents(stream: stream)
+        let filed = try #require(raw.first { $0.raw["type"] as? String == "SubmissionFiled" })
+        let changes = try #require(Self.data(amendment.raw)["changes"] as? [String: Any])
+        #expect(changes.keys.sorted() == ["title"], "the sample's amendment changes the title only")
+        let before = try #require(Self.data(filed.raw)["title"] as? String)
+        let after = try #require(changes["title"] as? String)
+        #expect(before != after)
+
+        let entries = StreamHistory.build(events: try Self.recorded(stream: stream))
+        #expect(entries.count == raw.count)
+        #expect(entries.map(\.position) == raw.map { Int64($0.line) })
+        #expect(entries.map(\.version) == Array(0..<Int64(raw.count)))
+        let entry = try #require(entries.first { $0.position == Int64(amendment.line) })
+        #expect(entry.type == "SubmissionAmended")
+        #expect(entry.actor == (amendment.raw["metadata"] as? [String: Any])?["actor"] as? String)
+        #expect(entry.recordedAt.rfc3339 == amendment.raw["recordedAt"] as? String)
+        #expect(entry.occurredAt.rfc3339 == amendment.raw["occurredAt"] as? String)
+        #expect(entry.changes == [StreamHistory.Change(field: "title", before: .string(before), after: .string(after))])
+        #expect(entry.summary.contains("назва"))
+        // the filing itself changes no field
+        #expect(entries.first?.type == "SubmissionFiled")
+        #expect(entries.first?.changes.isEmpty == true)
+    }
+
+    @Test func aRevisionShowsThePublishedSummaryBeforeAndTheRevisedAfter() throws {
+        let all = try Self.rawLines()
+        let revision = try #require(all.first { $0.raw["type"] as? String == "PracticeRevised" })
+        let stream = try #require(revision.raw["stream"] as? String)
+        let published = try #require(try Self.rawEvents(stream: stream).first { $0.raw["type"] as? String == "PracticePublished" })
+        let changes = try #require(Self.data(revision.raw)["changes"] as? [String: Any])
+
+        let entries = StreamHistory.build(events: try Self.recorded(stream: stream))
+        let entry = try #require(entries.first { $0.position == Int64(revision.line) })
+        #expect(entry.changes.map(\.field) == changes.keys.sorted())
+        for change in entry.changes {
+            let before = Self.data(published.raw)[change.field] as? String
+            let after = changes[change.field] as? String
+            #expect(change.before?.stringValue == before)
+            #expect(change.after?.stringValue == after)
+            #expect(before != nil && after != nil && before != after)
+        }
+    }
+
+    @Test func laterAmendmentsSeeTheEarlierOnesAsBefore() {
+        let t = Timestamp(milliseconds: 1_600_000_000_000)
+        func event(_ version: Int64, _ type: String, _ data: [String: JSONValue], actor: String? = "clerk") -> RecordedEvent {
+            RecordedEvent(
+                position: 10 + version, id: UUID(), stream: "submission-s1", version: version, type: type, occurredAt: t,
+                recordedAt: t, data: data, metadata: actor.map { ["actor": .string($0)] } ?? [:], hash: "")
+        }
+        let entries = StreamHistory.build(events: [
+            event(0, "SubmissionFiled", ["submissionId": "s1", "title": "A", "risks": "R", "period": ["from": "2019-01"]]),
+            event(1, "SubmissionAmended", ["submissionId": "s1", "changes": ["title": "B", "problem": "P"]]),
+            event(2, "SubmissionAmended", ["submissionId": "s1", "changes": ["title": "C", "period": ["from": "2019-02"]]], actor: nil),
+        ])
+        #expect(entries[1].changes == [
+            .init(field: "title", before: "A", after: "B"),
+            .init(field: "problem", before: nil, after: "P"),
+        ])
+        #expect(entries[2].changes == [
+            .init(field: "title", before: "B", after: "C"),
+            .init(field: "period", before: ["from": "2019-01"], after: ["from": "2019-02"]),
+        ])
+        #expect(entries[2].actor == nil)
+        #expect(entries[2].actorOrDash == "-")
+        // absent values are JSON null in the document
+        let json = entries[1].json
+        #expect(json["changes"]?.arrayValue?[1]["before"] == .null)
+        #expect(json["actor"] == "clerk")
+        #expect(entries[2].json["actor"] == .null)
+    }
+
+    @Test func aReScoreShowsThePreviousAndTheNewTotal() throws {
+        // The first (submission, juror) pair of the sample scored twice, totals summed from the raw JSON.
+        var firstTotal: [String: (line: Int, total: Int)] = [:]
+        var found: (stream: String, juror: String, firstLine: Int, first: Int, line: Int, second: Int)?
+        for (line, _, raw) in try Self.rawLines() where raw["type"] as? String == "JuryScoreAdded" {
+            let data = Self.data(raw)
+            let key = "\(raw["stream"] as! String) \(data["jurorId"] as! String)"
+            let total = (data["scores"] as! [String: Any]).values.reduce(0) { $0 + ($1 as! NSNumber).intValue }
+            if let earlier = firstTotal[key] {
+                found = (raw["stream"] as! String, data["jurorId"] as! String, earlier.line, earlier.total, line, total)
+                break
+            }
+            firstTotal[key] = (line, total)
+        }
+        let rescore = try #require(found)
+        let entries = StreamHistory.build(events: try Self.recorded(stream: rescore.stream))
+        let first = try #require(entries.first { $0.position == Int64(rescore.firstLine) })
+        #expect(first.details["jurorId"] == .string(rescore.juror))
+        #expect(first.details["total"] == .int(Int64(rescore.first)))
+        #expect(first.details["previousTotal"] == .null)
+        let second = try #require(entries.first { $0.position == Int64(rescore.line) })
+        #expect(second.details["total"] == .int(Int64(rescore.second)))
+        #expect(second.details["previousTotal"] == .int(Int64(rescore.first)))
+        #expect(second.summary.contains("\(rescore.first) → \(rescore.second)"))
+        #expect(second.changes.isEmpty)
+    }
+
+    @Test func aRetractionShowsTheRetractedTotal() throws {
+        let all = try Self.rawLines()
+        let retraction = try #require(all.first { $0.raw["type"] as? String == "JuryScoreRetracted" })
+        let stream = try #require(retraction.raw["stream"] as? String)
+        let juror = try #require(Self.data(retraction.raw)["jurorId"] as? String)
+        // the juror's last score before the retraction, from the raw lines
+        let lastScore = try #require(
+            try Self.rawEvents(stream: stream).last {
+                $0.line < retraction.line && $0.raw["type"] as? String == "JuryScoreAdded"
+                    && Self.data($0.raw)["jurorId"] as? String == juror
+            })
+        let total = (Self.data(lastScore.raw)["scores"] as! [String: Any]).values.reduce(0) { $0 + ($1 as! NSNumber).intValue }
+
+        let entries = StreamHistory.build(events: try Self.recorded(stream: stream))
+        let entry = try #require(entries.first { $0.position == Int64(retraction.line) })
+        #expect(entry.details["retractedTotal"] == .int(Int64(total)))
+        #expect(entry.details["reason"]?.stringValue == Self.data(retraction.raw)["reason"] as? String)
+        #expect(entry.summary.contains(juror))
+    }
+
+    @Test func otherEventsGetASummary() throws {
+        let all = try Self.rawLines()
+        let withdrawal = try #require(all.first { $0.raw["type"] as? String == "SubmissionWithdrawn" })
+        let stream = try #require(withdrawal.raw["stream"] as? String)
+        let entry = try #require(StreamHistory.build(events: try Self.recorded(stream: stream)).last)
+        #expect(entry.type == "SubmissionWithdrawn")
+        #expect(entry.summary.contains(Self.data(withdrawal.raw)["reason"] as! String))
+
+        let left = try #require(all.first { $0.raw["type"] as? String == "CommunityLeftNetwork" })
+        let community = StreamHistory.build(events: try Self.recorded(stream: left.raw["stream"] as! String))
+        #expect(community.first?.type == "CommunityRegistered")
+        #expect(community.contains { $0.type == "CommunityJoinedNetwork" && $0.summary.contains("приєдналася") })
+        let leftEntry = try #require(community.first { $0.position == Int64(left.line) })
+        #expect(leftEntry.summary.contains(Self.data(left.raw)["reason"] as! String))
+        #expect(community.allSatisfy { !$0.summary.isEmpty && $0.changes.isEmpty })
+    }
+
+    @Test func aDeadlineExtensionShowsTheOldAndTheNewDeadline() {
+        let t = Timestamp(milliseconds: 1_590_000_000_000)
+        func event(_ version: Int64, _ type: String, _ data: [String: JSONValue]) -> RecordedEvent {
+            RecordedEvent(
+                position: version + 1, id: UUID(), stream: "competition-c1", version: version, type: type, occurredAt: t,
+                recordedAt: t, data: data, metadata: [:], hash: "")
+        }
+        let entries = StreamHistory.build(events: [
+            event(0, "CompetitionAnnounced", [
+                "competitionId": "c1", "title": "Кращі практики", "year": 2020, "submissionDeadline": "2020-08-25",
+                "themes": [["code": "1", "title": "Влада та громада"]], "criteria": [["code": "r", "title": "R", "maxPoints": 10]],
+                "minJurors": 3,
+            ]),
+            event(1, "SubmissionDeadlineExtended", ["competitionId": "c1", "submissionDeadline": "2020-09-15"]),
+            event(2, "SubmissionDeadlineExtended", ["competitionId": "c1", "submissionDeadline": "2020-09-30"]),
+            event(3, "WinnersAnnounced", ["competitionId": "c1", "themeCode": "1", "winners": [["submissionId": "s1", "place": 1, "award": "диплом I ступеня"]]]),
+        ])
+        #expect(entries[1].changes == [.init(field: "submissionDeadline", before: "2020-08-25", after: "2020-09-15")])
+        #expect(entries[2].changes == [.init(field: "submissionDeadline", before: "2020-09-15", after: "2020-09-30")])
+        #expect(entries[2].summary.contains("2020-09-15 → 2020-09-30"))
+        #expect(entries[3].summary.contains("Влада та громада") && entries[3].summary.contains("s1"))
+        #expect(entries.allSatisfy { $0.actor == nil })
+    }
+
+    @Test func entriesRoundTripThroughCodable() throws {
+        let stream = try #require(try Self.rawLines().first { $0.raw["type"] as? String == "SubmissionAmended" }?.raw["stream"] as? String)
+        let entries = StreamHistory.build(events: try Self.recorded(stream: stream))
+        let encoded = try JSONEncoder().encode(entries)
+        #expect(try JSONDecoder().decode([StreamHistory.Entry].self, from: encoded) == entries)
+        // the Codable form and the canonical document agree on the keys and values
+        let viaCodable = try JSONParser.parse(String(decoding: encoded, as: UTF8.self))
+        #expect(viaCodable == StreamHistory.document(stream: stream, entries: entries)["events"])
+    }
+
+    @Test func longValuesAreCutForPeople() {
+        let long = String(repeating: "бюджет участі ", count: 20)
+        let cut = StreamHistory.truncated(long)
+        #expect(cut.count <= 80)
+        #expect(cut.hasSuffix("…"))
+        #expect(StreamHistory.truncated("коротко") == "коротко")
+        #expect(StreamHistory.display(nil) == "(немає)")
+        #expect(StreamHistory.display(["a", "b"]) == "a, b")
+    }
+}

@@ -1,0 +1,73 @@
+import Events
+import Foundation
+import Projections
+import Testing
+
+/// Throughput of a full rebuild and latency of catalog searches. The strict targets (100k
+/// events/s, p99 under 20 ms) apply to release builds; debug builds print the figures and check
+/// loose bounds. `HROMADA_PERF_EVENTS` sets the size of the rebuild (default 50,000 events).
+@Suite struct PerformanceTests {
+    static var isRelease: Bool {
+        #if DEBUG
+            return false
+        #else
+            return true
+        #endif
+    }
+
+    @Test func rebuildingEveryReadModelIsFast() throws {
+        let target = ProcessInfo.processInfo.environment["HROMADA_PERF_EVENTS"].flatMap(Int.init) ?? 50_000
+        let copies = max(1, target / Fixtures.sample.count)
+        let events = Fixtures.scaledSample(copies: copies)
+        let folder = try TemporaryFolder()
+        let store = try folder.store()
+        let source = InMemoryEventSource(events: events)
+        let start = ContinuousClock.now
+        try store.rebuild(source: source, batchSize: 20_000)
+        let seconds = (ContinuousClock.now - start) / .seconds(1)
+        let rate = Double(events.count) / seconds
+        print("rebuild of \(events.count) events into all read models: \(Int(seconds * 1000)) ms, \(Int(rate)) events/s")
+        #expect(try store.status().allSatisfy { $0.checkpoint.position == Int64(events.count) })
+        #expect(rate > (Self.isRelease ? 100_000 : 5_000))
+    }
+
+    @Test func catalogSearchIsFastOverTenThousandPractices() throws {
+        let practices = Fixtures.sample.filter { $0.type == "PracticePublished" || $0.type == "CommunityRegistered" }
+        let copies = 10_000 / max(1, practices.filter { $0.type == "PracticePublished" }.count) + 1
+        var events: [RecordedEvent] = []
+        for k in 0..<copies {
+            for e in practices {
+                var e = e
+                if k > 0 {
+                    e.data = Fixtures.rename(e.data, suffix: "-\(k)")
+                    e.stream += "-\(k)"
+                }
+                e.position = Int64(events.count + 1)
+                events.append(e)
+            }
+        }
+        let folder = try TemporaryFolder()
+        let store = try folder.store()
+        try store.rebuild(projection: "catalog", source: InMemoryEventSource(events: events))
+        let total = try store.catalog(query: nil, limit: 0).total
+        #expect(total >= 10_000)
+        let queries = [
+            "бюджет", "громадський бюджет участі", "електронні петиції", "школа", "Мереф'янська", "прозорість",
+            "молодіжний центр", "інклюзивне навчання", "стратегічний план розвитку", "соціальне таксі",
+        ]
+        var durations: [Double] = []
+        for round in 0..<10 {
+            for (i, q) in queries.enumerated() {
+                let filters = round % 2 == 0 ? CatalogFilters() : CatalogFilters(sector: i % 2 == 0 ? "governance" : "education")
+                let start = ContinuousClock.now
+                _ = try store.catalog(query: q, filters: filters, limit: 20)
+                durations.append((ContinuousClock.now - start) / .milliseconds(1))
+            }
+        }
+        durations.sort()
+        let p50 = durations[durations.count / 2]
+        let p99 = durations[Int(Double(durations.count) * 0.99) - 1]
+        print("catalog search over \(total) practices: p50 \(p50) ms, p99 \(p99) ms")
+        #expect(p99 < (Self.isRelease ? 20 : 200))
+    }
+}
