@@ -3,14 +3,30 @@ import Foundation
 import Projections
 import Workers
 
-/// Builds the read models as of `at` in a scratch folder and runs `body` on them.
+/// Builds the read models as of `at` in a scratch folder (newest valid snapshot at or before it,
+/// then replay), runs `body` on them, and discards the scratch folder. The live read models are
+/// never touched.
 func timeTravel<T>(
     layout: StoreLayout, at: TimePoint, snapshots: String, projections: [String], _ body: (ProjectionStore) throws -> T
 ) throws -> (result: T, note: String) {
-    throw EventStoreError(.invalidArgument, "time travel is not wired yet")
+    let reader = try EventLogReader(layout: layout)
+    let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
+    let position = try at.position(in: reader)
+    let past = try machine.state(at: position, projections: projections)
+    defer { past.discard() }
+    let result = try body(past.store)
+    let r = past.report
+    var note = "as of \(at): position \(r.position)"
+    if let s = r.snapshot { note += ", from snapshot \(s) (position \(r.snapshotPosition))" } else { note += ", replayed from the start" }
+    note += " + \(r.eventsReplayed) events replayed"
+    for s in r.skipped { note += "\n  skipped snapshot \(s.name): \(s.reason)" }
+    return (result, note)
 }
 
-/// The workers' snapshot hook (every N events or T minutes), or nil.
+/// The workers' snapshot hook (every N events or T minutes), or nil when neither is set.
 func makeSnapshotHook(layout: StoreLayout, directory: String, everyEvents: Int, everyMinutes: Double) throws -> (any WorkerHook)? {
-    nil
+    guard everyEvents > 0 || everyMinutes > 0 else { return nil }
+    return SnapshotPolicy(
+        snapshots: SnapshotStore(directory: directory), reader: try EventLogReader(layout: layout),
+        everyEvents: everyEvents > 0 ? Int64(everyEvents) : nil, everyMinutes: everyMinutes > 0 ? everyMinutes : nil)
 }

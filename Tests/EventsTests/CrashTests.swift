@@ -189,7 +189,7 @@ import Glibc
 
             func expectRefusal(_ damaged: [UInt8], _ frame: RawFrame, _ what: String) throws {
                 let result = try runAdmin(["--store", store.layout.root, "import", empty.path])
-                let firstLine = result.stderr.split(separator: "\n").first.map(String.init) ?? ""
+                let firstLine = result.stderr.split(separator: "\n").first { $0.hasPrefix("error:") || $0.contains("Fatal error") }.map(String.init) ?? result.stderr
                 failures.check(!result.signalled, "\(what): opening crashed (signal \(result.status)): \(firstLine)")
                 failures.check(result.status == 1, "\(what): exit status \(result.status)")
                 failures.check(
@@ -452,58 +452,109 @@ import Glibc
         }
     }
 
-    /// The writer is a process importing from a pipe: between its commits it waits for input,
-    /// which is when readers — other processes — must see every committed event.
-    @Test func aReaderProcessFollowsAWriterProcess() throws {
-        try withTemporaryDirectory { dir in try Self.followTheWriter(in: dir) }
+    /// A writer in this process is paused inside an import, with 510 events committed and its
+    /// next transaction open (as an importer is while it waits for input); a reader process must
+    /// still read every committed event, at once.
+    @Test func aReaderProcessReadsEveryCommitWhileTheWriterHoldsItsNextTransactionOpen() throws {
+        try withTemporaryDirectory { dir in try Self.readWhileTheWriterWaits(in: dir) }
     }
 
-    static func followTheWriter(in dir: URL) throws {
-        do {
-            let sample = try Sample.lines(prefix: 100)
+    static func readWhileTheWriterWaits(in dir: URL) throws {
+        let sample = try Sample.lines()
+        let store = try TestStore.create(in: dir)
+        let follower = try EventLogReader(layout: store.layout)
+        let writer = try EventStore(layout: store.layout)
+        let gate = Gate(pauseAt: 600)
+        let feed = LineFeed(sample, gate: gate)
+        let importing = Thread {
+            var options = EventStore.ImportOptions()
+            options.commitEvery = 10
+            _ = try? writer.importLines(options: options, next: { feed.next() })
+            gate.finished()
+        }
+        importing.start()
+        defer { gate.release() }
+
+        gate.waitUntilPaused()
+        // the lines before the pause are parsed; the writer commits what it has been given
+        let deadline = Date().addingTimeInterval(10)
+        var head: Int64 = 0
+        while Date() < deadline {
+            head = try follower.head().position
+            if head >= 510 { break }
+            usleep(5_000)
+        }
+        try #require(head > 0 && head % 10 == 0, "the paused writer committed nothing readable (head \(head))")
+        usleep(100_000)
+        #expect(try follower.head().position == head)
+
+        let from = head - 9
+        let reader = try AdminChild(["--store", store.layout.root, "read", "--from", "\(from)"])
+        let finished = reader.wait(upTo: 4) { !$0.process.isRunning }
+        #expect(finished, "a reader process is blocked while the writer holds its next transaction open (head \(head))")
+        let result = reader.finish(timeout: 0.1)
+        #expect(result.status == 0, "reader: \(result.stderr)")
+        let lines = result.stdoutLines.map { Array($0.utf8) }
+
+        gate.release()
+        try #require(gate.waitUntilFinished(timeout: 30), "the import did not finish")
+        #expect(writer.head == Int64(sample.count))
+        writer.close()
+        let reference = try store.exportedLines()
+        #expect(lines == Array(reference[Int(from - 1)..<Int(head)]), "the reader printed \(lines.count) lines from \(from)")
+    }
+
+    /// The writer is a process importing the sample (commit every 10 lines); this process and
+    /// reader processes read along: every state they see is a whole number of commits, and the
+    /// events are those of a reference import.
+    @Test func readersFollowAWriterProcessAndSeeOnlyWholeCommits() throws {
+        try withTemporaryDirectory { dir in
+            let sample = try Sample.lines()
+            let total = Int64(sample.count)
             let reference = try TestStore.create(in: dir, name: "reference")
             try reference.importLines(sample)
             let referenceLines = try reference.exportedLines()
 
             let store = try TestStore.create(in: dir)
-            let follower = try EventLogReader(layout: store.layout)  // this process follows too
-            let writer = try AdminChild(["--store", store.layout.root, "import", "--commit-every", "10", "-"], stdin: true)
-            defer { writer.kill() }
-
-            var fed = 0
-            for (upTo, committed) in [(25, 20), (65, 60)] {
-                try writer.write(sample[fed..<upTo].joinedLines())
-                fed = upTo
-                #expect(
-                    writer.wait(upTo: 20) { $0.acknowledged.contains(Int64(committed)) },
-                    "the writer did not acknowledge \(committed): \(writer.stdoutSoFar)")
-
-                #expect(try follower.head().position == Int64(committed))
-                var seen: [[UInt8]] = []
-                try follower.forEachLine { _, line in
-                    seen.append(Array(line))
-                    return true
+            let follower = try EventLogReader(layout: store.layout)
+            let writer = try AdminChild(["--store", store.layout.root, "import", "--commit-every", "10", TestPaths.sampleHistory.path])
+            var seenHeads: [Int64] = []
+            var read: [[UInt8]] = []
+            var readers: [AdminChild] = []
+            var readerResults: [ChildResult] = []
+            var failures = Failures()
+            while true {
+                let running = writer.process.isRunning
+                let head = try follower.head().position
+                if seenHeads.last != head {
+                    seenHeads.append(head)
+                    failures.check(head % 10 == 0 || head == total, "this process saw head \(head)")
+                    try follower.forEachLine(from: Int64(read.count) + 1, through: head) { _, line in
+                        read.append(Array(line))
+                        return true
+                    }
                 }
-                #expect(seen == Array(referenceLines.prefix(committed)))
-
-                // a reader process, while the writer is between commits
-                let from = committed - 9
-                let reader = try AdminChild(["--store", store.layout.root, "read", "--from", "\(from)"])
-                let finished = reader.wait(upTo: 4) { !$0.process.isRunning }
-                #expect(finished, "a reader process is blocked while the writer waits for input after committing \(committed)")
-                let result = reader.finish(timeout: 0.1)
-                #expect(result.status == 0, "reader: \(result.stderr)")
-                let lines = result.stdoutLines.map { Array($0.utf8) }
-                #expect(lines == Array(referenceLines[(from - 1)..<committed]), "the reader saw \(lines.count) lines from \(from)")
+                if running, readers.last.map({ !$0.process.isRunning }) ?? true, readers.count < 8 {
+                    if let last = readers.last { readerResults.append(last.finish()) }
+                    readers.append(try AdminChild(["--store", store.layout.root, "read"]))
+                }
+                if !running { break }  // this pass read the head after the writer ended
+                usleep(1_000)
             }
-            try writer.write(sample[fed...].joinedLines())
-            try writer.closeInput()
             let done = writer.finish()
             #expect(done.status == 0, "\(done.stderr)")
-            #expect(done.stdout.contains("head position 100"))
-            #expect(try follower.head().position == 100)
-            let last = try runAdmin(["--store", store.layout.root, "read", "--from", "91"])
-            #expect(last.stdoutLines.map { Array($0.utf8) } == Array(referenceLines[90...]))
+            if let last = readers.last { readerResults.append(last.finish()) }
+
+            #expect(read == referenceLines, "this process read \(read.count) events, not those of the reference")
+            let intermediate = seenHeads.filter { $0 > 0 && $0 < total }
+            #expect(intermediate.count >= 2, "this process did not follow the writer: heads seen \(seenHeads)")
+            for (n, result) in readerResults.enumerated() {
+                let lines = result.stdoutLines.map { Array($0.utf8) }
+                failures.check(result.status == 0, "reader \(n): exit \(result.status): \(result.stderr)")
+                failures.check(lines.count % 10 == 0 || lines.count == Int(total), "reader \(n) printed \(lines.count) events")
+                failures.check(lines == Array(referenceLines.prefix(lines.count)), "reader \(n) printed events that differ from the reference")
+            }
+            failures.report("observations")
         }
     }
 
@@ -532,5 +583,72 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// Pauses an import's input at a line until the test lets it go.
+final class Gate: @unchecked Sendable {
+    // @unchecked: the flags are guarded by `condition`.
+    let pauseAt: Int
+    private let condition = NSCondition()
+    private var paused = false
+    private var released = false
+    private var done = false
+
+    init(pauseAt: Int) { self.pauseAt = pauseAt }
+
+    /// Called by the input at each line: blocks at `pauseAt` until released.
+    func pass(_ line: Int) {
+        guard line == pauseAt else { return }
+        condition.lock()
+        paused = true
+        condition.broadcast()
+        while !released { condition.wait() }
+        condition.unlock()
+    }
+
+    func waitUntilPaused() {
+        condition.lock()
+        while !paused && !done { condition.wait() }
+        condition.unlock()
+    }
+
+    func release() {
+        condition.lock()
+        released = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func finished() {
+        condition.lock()
+        done = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func waitUntilFinished(timeout: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !done { if !condition.wait(until: deadline) { break } }
+        return done
+    }
+}
+
+/// Lines handed out one by one (the `next` of an import), passing a gate.
+final class LineFeed: @unchecked Sendable {
+    // @unchecked: used by the import's one reading thread.
+    private let lines: [[UInt8]]
+    private let gate: Gate
+    private var index = 0
+    init(_ lines: [[UInt8]], gate: Gate) {
+        self.lines = lines
+        self.gate = gate
+    }
+    func next() -> [UInt8]? {
+        gate.pass(index)
+        defer { index += 1 }
+        return index < lines.count ? lines[index] : nil
     }
 }

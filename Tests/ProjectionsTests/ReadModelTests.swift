@@ -59,7 +59,8 @@ import Testing
                 #expect(board.rows.allSatisfy { !withdrawn.contains($0.submissionId) })
                 // Provisional rows come last.
                 if let firstProvisional = board.rows.firstIndex(where: \.provisional) {
-                    #expect(board.rows[firstProvisional...].allSatisfy(\.provisional))
+                    let tail = board.rows[firstProvisional...]
+                    #expect(tail.allSatisfy { $0.provisional })
                 }
             }
             _ = competition

@@ -252,6 +252,7 @@ public final class EventStore: @unchecked Sendable {
         public var duplicates = 0
         public var rejected = 0
         public var head: Int64 = 0
+        public init() {}
     }
 
     /// A line that was rejected, with its number (1-based) and reason.

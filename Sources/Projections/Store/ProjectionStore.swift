@@ -252,6 +252,7 @@ public final class ProjectionStore: Sendable {
     /// - Parameters:
     ///   - names: the projections to bring up, or `nil` for all.
     ///   - upTo: the last position to apply (time travel: the last event recorded at or before T).
+    @discardableResult
     public func catchUp(
         source: any EventSource, projections names: [String]? = nil, upTo: Int64? = nil, batchSize: Int = 10_000
     ) throws -> CatchUpReport {
