@@ -203,7 +203,7 @@ func printEvents(reader: EventLogReader, selection: ReadSelection, out: OutputBu
     if remaining == 0 { return }
     if let stream = selection.stream {
         for event in try reader.stream(stream) where event.position >= (selection.from ?? 1) && event.position <= last {
-            out.write(EventCodec.storedLine(event) + "\n")
+            out.write(EventCodec.exportLine(event) + "\n")
             remaining -= 1
             if remaining == 0 { break }
         }

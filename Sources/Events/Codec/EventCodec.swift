@@ -7,10 +7,12 @@ import Foundation
 /// A stored line is compact JSON with keys in this fixed order:
 ///
 ///     {"position":P,"id":"…","stream":"…","version":V,"type":"…","occurredAt":"…",
-///      "recordedAt":"…","data":{…},"metadata":{…},"hash":"<64 hex>"}
+///      "recordedAt":"…","data":{…},"metadata":{…}}
 ///
-/// `hash` = SHA-256(previous event's hash as 32 raw bytes ‖ the line's bytes before
-/// `,"hash":`); the first event's previous hash is 32 zero bytes.
+/// Its hash = SHA-256(previous event's hash as 32 raw bytes ‖ the stored line's bytes); the first
+/// event's previous hash is 32 zero bytes. The hash is not stored in the line (the chain
+/// derives it; each frame header carries its last event's hash): `read` and `export` write the
+/// *export line*, the stored line with `,"hash":"<64 hex>"` before its closing brace.
 public enum EventCodec {
     static let envelopeKeys: Set<String> = [
         "id", "stream", "type", "occurredAt", "expectedVersion", "data", "metadata", "recordedAt",
@@ -130,7 +132,7 @@ public enum EventCodec {
         (b >= 0x30 && b <= 0x39) || (b >= 0x61 && b <= 0x66)
     }
 
-    /// Length of the stored line's tail `,"hash":"<64 hex>"}`.
+    /// Length of an export line's tail `,"hash":"<64 hex>"}`.
     public static let hashTailCount = 75
 
     /// Appends the canonical stored line of an event (with its newline) to `out` and returns
@@ -159,13 +161,21 @@ public enum EventCodec {
         JSONValue.writeObject(data, into: &out)
         out.append(contentsOf: #","metadata":"#.utf8)
         JSONValue.writeObject(metadata, into: &out)
+        out.append(UInt8(ascii: "}"))
         let digest = out.withUnsafeBufferPointer { buffer in
             chainHash(previous: previousHash, content: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]))
         }
-        out.append(contentsOf: #","hash":""#.utf8)
-        appendHex(digest, into: &out)
-        out.append(contentsOf: "\"}\n".utf8)
+        out.append(0x0A)
         return digest
+    }
+
+    /// Appends the export line of a stored line (no newline): `,"hash":"<hex>"` goes before its
+    /// closing brace.
+    public static func appendExportLine(stored: UnsafeBufferPointer<UInt8>, hash: [UInt8], into out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(rebasing: stored[0..<(stored.count - 1)]))
+        out.append(contentsOf: #","hash":""#.utf8)
+        appendHex(hash, into: &out)
+        out.append(contentsOf: "\"}".utf8)
     }
 
     /// SHA-256(previous ‖ content); a missing previous hash counts as 32 zero bytes.
@@ -194,8 +204,8 @@ public enum EventCodec {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// Decodes one stored line (without its newline) into a recorded event.
-    /// - Throws: a ``Rejection`` when the line is not a well-formed stored event.
+    /// Decodes one export line (a stored line with its hash; without a newline) into a recorded event.
+    /// - Throws: a ``Rejection`` when the line is not a well-formed event.
     public static func decodeRecorded(line: UnsafeBufferPointer<UInt8>) throws(Rejection) -> RecordedEvent {
         let value: JSONValue
         do {
@@ -222,10 +232,9 @@ public enum EventCodec {
             recordedAt: recordedAt, data: data, metadata: metadata, hash: hash)
     }
 
-    /// The stored line of a recorded event, without the newline (what `read` and `export` print).
-    public static func storedLine(_ e: RecordedEvent) -> String {
+    /// The export line of a recorded event, without the newline (what `read` and `export` print).
+    public static func exportLine(_ e: RecordedEvent) -> String {
         var out: [UInt8] = []
-        let prefixEnd: Int
         out.append(contentsOf: #"{"position":"#.utf8)
         out.append(contentsOf: String(e.position).utf8)
         out.append(contentsOf: #","id":""#.utf8)
@@ -244,8 +253,6 @@ public enum EventCodec {
         JSONValue.writeObject(e.data, into: &out)
         out.append(contentsOf: #","metadata":"#.utf8)
         JSONValue.writeObject(e.metadata, into: &out)
-        prefixEnd = out.count
-        _ = prefixEnd
         out.append(contentsOf: #","hash":""#.utf8)
         out.append(contentsOf: e.hash.utf8)
         out.append(contentsOf: "\"}".utf8)

@@ -85,33 +85,70 @@ public final class EventLogReader: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with each stored line (no newline) from `position` on, in order, until it
-    /// returns false or `through` is passed.
+    /// The hash before the frame that starts at `firstPosition` (nil: the start of the log).
+    private func hashBefore(_ firstPosition: Int64) throws -> [UInt8]? {
+        guard firstPosition > 1 else { return nil }
+        guard let previous = try index.frame(containing: firstPosition - 1) else {
+            throw EventStoreError(.corruption, "the index has no frame holding position \(firstPosition - 1)")
+        }
+        return previous.lastHash
+    }
+
+    /// The export lines (stored line with its hash) of one frame, checked against the header's
+    /// last hash.
+    func exportLines(of frame: LogIndex.Frame, previous: [UInt8]?, _ body: (Int64, UnsafeBufferPointer<UInt8>) throws -> Bool) throws -> Bool {
+        let lines = try self.body(of: frame)
+        var out: [UInt8] = []
+        var stop = false
+        struct Stop: Error {}
+        do {
+            let last = try ChainCheck.check(body: lines, firstPosition: frame.firstPosition, count: Int(frame.count), previous: previous) {
+                position, line, digest in
+                out.removeAll(keepingCapacity: true)
+                EventCodec.appendExportLine(stored: line, hash: digest, into: &out)
+                let keepGoing = try out.withUnsafeBufferPointer { try body(position, $0) }
+                if !keepGoing {
+                    stop = true
+                    throw Stop()
+                }
+            }
+            guard last == frame.lastHash else {
+                throw EventStoreError(
+                    .corruption,
+                    "log segment \(layout.segmentPath(firstPosition: frame.segment)) at offset \(frame.offset), position \(frame.firstPosition): hash chain broken (run `admin verify`)")
+            }
+        } catch is Stop {
+        } catch let failure as ChainCheck.Failure {
+            throw EventStoreError(
+                .corruption,
+                "log segment \(layout.segmentPath(firstPosition: frame.segment)) at offset \(frame.offset), position \(failure.position): \(failure.reason)")
+        }
+        return !stop
+    }
+
+    /// Calls `body` with each export line (the stored line with its hash, no newline) from
+    /// `position` on, in order, until it returns false or `through` is passed.
     public func forEachLine(
         from position: Int64 = 1, through last: Int64 = .max,
         _ body: (_ position: Int64, _ line: UnsafeBufferPointer<UInt8>) throws -> Bool
     ) throws {
         var next = max(position, 1)
+        var previous: [UInt8]?? = .none
         while next <= last {
             let frames = try index.frames(from: next, limit: 64).filter { $0.lastPosition >= next }
             if frames.isEmpty { return }
-            for frame in frames where frame.lastPosition >= next {
-                let lines = try self.body(of: frame)
+            for frame in frames {
+                let before: [UInt8]?
+                if case .some(let known) = previous { before = known } else { before = try hashBefore(frame.firstPosition) }
                 var stop = false
-                try lines.withUnsafeBufferPointer { buffer in
-                    var p = frame.firstPosition
-                    var start = 0
-                    while start < buffer.count {
-                        let end = buffer[start...].firstIndex(of: 0x0A) ?? buffer.count
-                        if p >= next && p <= last {
-                            if try !body(p, UnsafeBufferPointer(rebasing: buffer[start..<end])) { stop = true; return }
-                        }
-                        if p > last { stop = true; return }
-                        p += 1
-                        start = end + 1
-                    }
+                _ = try exportLines(of: frame, previous: before) { p, line in
+                    if p < next { return true }
+                    if p > last { stop = true; return false }
+                    if try !body(p, line) { stop = true; return false }
+                    return true
                 }
                 if stop { return }
+                previous = .some(frame.lastHash)
                 next = frame.lastPosition + 1
                 if next > last { return }
             }
@@ -159,8 +196,11 @@ public final class EventLogReader: @unchecked Sendable {
             if cachedFrame == nil || p > cachedFrame!.lastPosition || p < cachedFrame!.firstPosition {
                 guard let frame = try index.frame(containing: p) else { break }
                 cachedFrame = frame
-                let body = try self.body(of: frame)
-                lineTable = body.split(separator: 0x0A, omittingEmptySubsequences: true).map(Array.init)
+                lineTable.removeAll(keepingCapacity: true)
+                _ = try exportLines(of: frame, previous: try hashBefore(frame.firstPosition)) { _, line in
+                    lineTable.append(Array(line))
+                    return true
+                }
             }
             let line = lineTable[Int(p - cachedFrame!.firstPosition)]
             let event = try line.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }

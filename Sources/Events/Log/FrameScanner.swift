@@ -75,7 +75,7 @@ struct FrameScanner {
     }
 }
 
-/// Walks the lines of a decompressed frame body and checks the hash chain.
+/// Walks the lines of a decompressed frame body and computes the hash chain.
 enum ChainCheck {
     /// A line that breaks the chain or the positions.
     struct Failure: Error {
@@ -83,48 +83,37 @@ enum ChainCheck {
         var reason: String
     }
 
-    /// Checks every line of `body`: positions dense from `firstPosition`, each hash equal to
-    /// SHA-256(previous ‖ line before `,"hash":`). Returns the last hash and the line ranges.
+    /// Checks every line of `body`: positions dense from `firstPosition`, `count` lines, and
+    /// computes each hash = SHA-256(previous ‖ line). Returns the last hash; the caller compares
+    /// it with the frame header's.
     static func check(
         body: [UInt8], firstPosition: Int64, count: Int, previous: [UInt8]?,
-        lineHandler: ((Int64, UnsafeBufferPointer<UInt8>) throws -> Void)? = nil
+        lineHandler: (Int64, UnsafeBufferPointer<UInt8>, [UInt8]) throws -> Void = { _, _, _ in }
     ) throws -> [UInt8]? {
         var previous = previous
         var position = firstPosition
         try body.withUnsafeBufferPointer { buffer in
             var start = 0
             var seen = 0
+            var expectedPrefix: [UInt8] = []
             while start < buffer.count {
                 guard let newline = UnsafeBufferPointer(rebasing: buffer[start...]).firstIndex(of: 0x0A) else {
                     throw Failure(position: position, reason: "the last line of a frame has no newline")
                 }
                 let end = start + newline
                 let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
-                guard line.count > EventCodec.hashTailCount + 13 else {
-                    throw Failure(position: position, reason: "a stored line is too short")
-                }
-                // the line must start with {"position":<position>,
-                let expectedPrefix = Array("{\"position\":\(position),".utf8)
-                guard line.count > expectedPrefix.count,
+                // the line must start with {"position":<position>, and end with }
+                expectedPrefix.removeAll(keepingCapacity: true)
+                expectedPrefix.append(contentsOf: #"{"position":"#.utf8)
+                expectedPrefix.append(contentsOf: String(position).utf8)
+                expectedPrefix.append(UInt8(ascii: ","))
+                guard line.count > expectedPrefix.count, line[line.count - 1] == UInt8(ascii: "}"),
                     UnsafeBufferPointer(rebasing: line[0..<expectedPrefix.count]).elementsEqual(expectedPrefix)
                 else {
                     throw Failure(position: position, reason: "expected the event at position \(position) here")
                 }
-                let tailStart = line.count - EventCodec.hashTailCount
-                let tail = UnsafeBufferPointer(rebasing: line[tailStart...])
-                let head = Array(#","hash":""#.utf8)
-                guard tail.prefix(head.count).elementsEqual(head), tail[tail.count - 2] == 0x22, tail[tail.count - 1] == 0x7D
-                else {
-                    throw Failure(position: position, reason: "the line does not end with its hash")
-                }
-                let digest = EventCodec.chainHash(previous: previous, content: UnsafeBufferPointer(rebasing: line[0..<tailStart]))
-                var hex: [UInt8] = []
-                hex.reserveCapacity(64)
-                EventCodec.appendHex(digest, into: &hex)
-                guard UnsafeBufferPointer(rebasing: tail[head.count..<(head.count + 64)]).elementsEqual(hex) else {
-                    throw Failure(position: position, reason: "hash chain broken: the stored hash does not match the event's bytes and the previous hash")
-                }
-                try lineHandler?(position, line)
+                let digest = EventCodec.chainHash(previous: previous, content: line)
+                try lineHandler(position, line, digest)
                 previous = digest
                 position += 1
                 seen += 1

@@ -44,7 +44,7 @@ public struct LogVerifier: Sendable {
         var lastRecorded = Int64.min
         var committedHash: [UInt8]? = nil
         var committedPosition: Int64 = 0
-        let expectBytes = expect.map { Array($0.lowercased().utf8) }
+        let expectBytes = expect.flatMap { hexBytes($0) }
 
         func fail(_ segment: String, _ offset: Int, _ position: Int64, _ reason: String) -> Report {
             var r = report
@@ -87,17 +87,18 @@ public struct LogVerifier: Sendable {
                 do {
                     previous = try ChainCheck.check(
                         body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: previous
-                    ) { position, line in
-                        if let expectBytes, report.expectedFoundAt == nil {
-                            let tail = UnsafeBufferPointer(rebasing: line[(line.count - 66)..<(line.count - 2)])
-                            if tail.elementsEqual(expectBytes) { report.expectedFoundAt = position }
+                    ) { position, _, digest in
+                        if let expectBytes, report.expectedFoundAt == nil, digest == expectBytes {
+                            report.expectedFoundAt = position
                         }
                     }
                 } catch let failure as ChainCheck.Failure {
                     return fail(seg.path, frame.offset, failure.position, failure.reason)
                 }
                 guard previous == h.lastHash else {
-                    return fail(seg.path, frame.offset, h.lastPosition, "the frame header's last hash differs from the chain")
+                    return fail(
+                        seg.path, frame.offset, h.firstPosition,
+                        "hash chain broken: the events' bytes do not give the hash the frame header records (an altered event, or an altered header)")
                 }
                 lastRecorded = h.lastRecordedAt
                 expected = h.lastPosition + 1
@@ -120,4 +121,26 @@ public struct LogVerifier: Sendable {
         }
         return report
     }
+}
+
+/// The bytes of a hex string, or nil.
+func hexBytes(_ text: String) -> [UInt8]? {
+    let digits = Array(text.lowercased().utf8)
+    guard digits.count % 2 == 0 else { return nil }
+    var out: [UInt8] = []
+    out.reserveCapacity(digits.count / 2)
+    func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
+    }
+    var i = 0
+    while i < digits.count {
+        guard let hi = value(digits[i]), let lo = value(digits[i + 1]) else { return nil }
+        out.append(hi << 4 | lo)
+        i += 2
+    }
+    return out
 }

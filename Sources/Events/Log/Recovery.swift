@@ -156,9 +156,16 @@ struct Recovery {
                     do {
                         previousHash = try ChainCheck.check(
                             body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: previousHash
-                        ) { position, line in
-                            let event = try EventCodec.decodeRecorded(line: line)
+                        ) { position, line, digest in
+                            var exported: [UInt8] = []
+                            EventCodec.appendExportLine(stored: line, hash: digest, into: &exported)
+                            let event = try exported.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }
                             rows.append((position, event.stream, event.version, event.id))
+                        }
+                        guard previousHash == h.lastHash else {
+                            throw ChainCheck.Failure(
+                                position: h.firstPosition,
+                                reason: "hash chain broken: the events' bytes do not give the hash the frame header records")
                         }
                     } catch let failure as ChainCheck.Failure {
                         throw EventStoreError(

@@ -42,7 +42,7 @@ enum DurableFiles {
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw SnapshotError(.io, "cannot create the folder \(path)", cause: StringCause(error))
+            throw SnapshotError(.io, "cannot create the folder \(path)", cause: error)
         }
     }
 
@@ -72,9 +72,8 @@ enum DurableFiles {
     }
 }
 
-/// The text of an error that is not `Sendable`, kept as a cause.
+/// A cause known only by its text.
 struct StringCause: Error, Sendable, CustomStringConvertible {
     var description: String
-    init(_ error: any Error) { description = String(describing: error) }
     init(_ text: String) { description = text }
 }

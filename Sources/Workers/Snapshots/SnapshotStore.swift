@@ -79,7 +79,7 @@ public struct SnapshotStore: Sendable {
             guard DurableFiles.exists(directory) else { return [] }
             names = try FileManager.default.contentsOfDirectory(atPath: directory).filter { !$0.hasPrefix(".") }.sorted()
         } catch {
-            throw SnapshotError(.io, "cannot list the snapshots folder \(directory)", cause: StringCause(error))
+            throw SnapshotError(.io, "cannot list the snapshots folder \(directory)", cause: error)
         }
         var infos: [Info] = []
         for name in names {
@@ -123,7 +123,7 @@ public struct SnapshotStore: Sendable {
         } catch {
             info.problem = SnapshotError(
                 .unreadable, "snapshot \(name): \(SnapshotManifest.fileName) is missing or does not decode",
-                cause: StringCause(error))
+                cause: error)
             return info
         }
         info.manifest = manifest
@@ -170,7 +170,7 @@ public struct SnapshotStore: Sendable {
             } catch {
                 return SnapshotError(
                     .foreign, "snapshot \(name): cannot read the log's hash at position \(m.position)",
-                    cause: StringCause(error))
+                    cause: error)
             }
         }
         return nil
@@ -211,7 +211,7 @@ public struct SnapshotStore: Sendable {
         } catch let e as EventStoreError where e.code == .corruption {
             throw SnapshotError(.corrupt, "snapshot \(name): the content does not decompress: \(e.message)")
         } catch {
-            throw SnapshotError(.io, "snapshot \(name): cannot read the content", cause: StringCause(error))
+            throw SnapshotError(.io, "snapshot \(name): cannot read the content", cause: error)
         }
         guard summary.inputBytes == m.content.compressedBytes, summary.inputSHA256 == m.content.compressedSHA256 else {
             throw SnapshotError(
@@ -270,14 +270,14 @@ public struct SnapshotStore: Sendable {
             } catch {
                 throw SnapshotError(
                     .inconsistent, "cannot bring the read models up to the log before the snapshot",
-                    cause: error as? any Error & Sendable ?? StringCause(error))
+                    cause: error)
             }
             try? FileManager.default.removeItem(atPath: raw)
             let statuses: [ProjectionStatus]
             do {
                 statuses = try store.copy(to: raw).filter { s in store.projections.contains { $0.name == s.name } }
             } catch {
-                throw SnapshotError(.io, "cannot copy the read models", cause: error as? any Error & Sendable ?? StringCause(error))
+                throw SnapshotError(.io, "cannot copy the read models", cause: error)
             }
             let positions = Set(statuses.map(\.checkpoint.position))
             if positions.count == 1, statuses.count == store.projections.count {
@@ -299,7 +299,7 @@ public struct SnapshotStore: Sendable {
             hash = try reader.hash(at: position)
             event = try reader.event(at: position)
         } catch {
-            throw SnapshotError(.foreign, "cannot read the log at position \(position)", cause: StringCause(error))
+            throw SnapshotError(.foreign, "cannot read the log at position \(position)", cause: error)
         }
         guard let hash, let recordedAt = event?.recordedAt else {
             throw SnapshotError(.foreign, "the read models stand at position \(position), which the log does not hold")
@@ -317,7 +317,7 @@ public struct SnapshotStore: Sendable {
         do {
             summary = try ZstdFile.compress(from: raw, to: compressed, level: compressionLevel)
         } catch {
-            throw SnapshotError(.io, "cannot compress the copy of the read models", cause: StringCause(error))
+            throw SnapshotError(.io, "cannot compress the copy of the read models", cause: error)
         }
         try? FileManager.default.removeItem(atPath: raw)
         let manifest = SnapshotManifest(
@@ -333,7 +333,7 @@ public struct SnapshotStore: Sendable {
             createdAt: now().rfc3339, tool: tool)
         let data: Data
         do { data = try manifest.encoded() } catch {
-            throw SnapshotError(.io, "cannot encode the manifest", cause: StringCause(error))
+            throw SnapshotError(.io, "cannot encode the manifest", cause: error)
         }
         try DurableFiles.write(data, to: tmp + "/" + SnapshotManifest.fileName)
         try DurableFiles.sync(tmp, directory: true)
@@ -357,7 +357,7 @@ public struct SnapshotStore: Sendable {
 
     func statusOrFail(_ store: ProjectionStore) throws -> [ProjectionStatus] {
         do { return try store.status() } catch {
-            throw SnapshotError(.io, "cannot read the projections' status", cause: error as? any Error & Sendable ?? StringCause(error))
+            throw SnapshotError(.io, "cannot read the projections' status", cause: error)
         }
     }
 
@@ -383,7 +383,7 @@ public struct SnapshotStore: Sendable {
         } catch {
             throw SnapshotError(
                 .io, "cannot restore the read models from snapshot \(info.name)",
-                cause: error as? any Error & Sendable ?? StringCause(error))
+                cause: error)
         }
         logger.info("snapshot restored", metadata: ["snapshot.name": "\(info.name)", "event.position": "\(manifest.position)"])
         return manifest
