@@ -38,7 +38,7 @@ struct Admin: AsyncParsableCommand {
             """,
         subcommands: [
             Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Stats.self,
-            Generate.self,
+            Generate.self, History.self, Snapshot.self, State.self,
         ] + Admin.projectionCommands
     )
 }

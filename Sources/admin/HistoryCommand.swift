@@ -63,7 +63,6 @@ struct History: ParsableCommand {
 
     func render(_ entries: [StreamHistory.Entry]) -> String {
         let limit = width == 0 ? Int.max : width
-        func cut(_ s: String) -> String { StreamHistory.truncated(s, limit: limit) }
         var text = "Історія потоку \(stream): "
         let n = Int64(entries.count)
         text += "\(n) \(n % 10 == 1 && n % 100 != 11 ? "подія" : ((2...4).contains(n % 10) && !(12...14).contains(n % 100) ? "події" : "подій"))"
@@ -72,16 +71,17 @@ struct History: ParsableCommand {
         for e in entries {
             text += "\n#\(e.position) v\(e.version) \(e.type)\n"
             text += "  хто: \(e.actorOrDash); записано: \(e.recordedAt.rfc3339); сталося: \(e.occurredAt.rfc3339)\n"
-            text += "  \(cut(e.summary))\n"
+            text += "  \(e.summary)\n"
             for change in e.changes {
                 let name = StreamHistory.label(ofField: change.field)
                 let title = name == change.field ? change.field : "\(name) (\(change.field))"
                 if change.isUnchanged {
                     text += "    \(title): без змін — \(StreamHistory.display(change.after, limit: limit))\n"
                 } else {
+                    let shown = StreamHistory.displayPair(change, limit: limit)
                     text += "    \(title):\n"
-                    text += "      було:  \(StreamHistory.display(change.before, limit: limit))\n"
-                    text += "      стало: \(StreamHistory.display(change.after, limit: limit))\n"
+                    text += "      було:  \(shown.before)\n"
+                    text += "      стало: \(shown.after)\n"
                 }
             }
         }

@@ -197,6 +197,27 @@ public struct StreamHistory: Sendable {
         }
     }
 
+    /// A change's before and after values as a person reads them. When two long texts differ
+    /// only past the cut, both are shown from a little before their first difference
+    /// (`…` at the start marks the skipped common beginning).
+    public static func displayPair(_ change: Change, limit: Int = 80) -> (before: String, after: String) {
+        let before = display(change.before, limit: limit)
+        let after = display(change.after, limit: limit)
+        guard before == after, change.before != change.after,
+            let a = change.before?.stringValue, let b = change.after?.stringValue
+        else { return (before, after) }
+        let x = Array(a)
+        let y = Array(b)
+        var common = 0
+        while common < x.count, common < y.count, x[common] == y[common] { common += 1 }
+        let start = max(0, common - max(limit / 4, 1))
+        func window(_ chars: [Character]) -> String {
+            let tail = String(chars[min(start, chars.count)...])
+            return start > 0 ? "…" + truncated(tail, limit: max(limit - 1, 1)) : truncated(tail, limit: limit)
+        }
+        return (window(x), window(y))
+    }
+
     /// The Ukrainian name of a payload field (`title` → `назва`), or the field itself.
     public static func label(ofField field: String) -> String {
         fieldLabels[field] ?? field

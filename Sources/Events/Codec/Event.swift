@@ -16,6 +16,32 @@ public struct ProposedEvent: Sendable, Hashable {
     /// Present when the line came from an export: the position, version and hash it had there,
     /// which the store checks it reproduces.
     public var exported: Exported?
+    /// The canonical bytes of `data` and `metadata`, when already computed (an import encodes
+    /// them on its parsing thread); they must equal `JSONValue.writeObject` of the fields.
+    public var encodedPayload: EncodedPayload?
+
+    /// Canonical bytes computed ahead of the writer.
+    public struct EncodedPayload: Sendable, Hashable {
+        public var data: [UInt8]
+        public var metadata: [UInt8]
+        /// The catalog's payload checks ran (``EventCatalog/validatePayload(type:data:)``).
+        public var payloadChecked: Bool
+        /// What they found, if anything (reported after the id's idempotency check).
+        public var payloadRejection: Rejection?
+    }
+
+    /// Computes ``encodedPayload``; with `checkPayload`, runs the catalog's payload checks too.
+    public mutating func encodePayload(checkPayload: Bool) {
+        var rejection: Rejection?
+        if checkPayload {
+            do { try EventCatalog.validatePayload(type: type, data: data) } catch { rejection = error }
+        }
+        var d: [UInt8] = []
+        JSONValue.writeObject(data, into: &d)
+        var m: [UInt8] = []
+        JSONValue.writeObject(metadata, into: &m)
+        encodedPayload = EncodedPayload(data: d, metadata: m, payloadChecked: checkPayload, payloadRejection: rejection)
+    }
 
     /// The store-assigned fields of an exported line.
     public struct Exported: Sendable, Hashable {

@@ -140,7 +140,7 @@ public enum EventCodec {
     public static func encodeLine(
         position: Int64, id: UUID, stream: String, version: Int64, type: String, occurredAt: Timestamp,
         recordedAt: Timestamp, data: [String: JSONValue], metadata: [String: JSONValue],
-        previousHash: [UInt8]?, into out: inout [UInt8]
+        encoded: ProposedEvent.EncodedPayload? = nil, previousHash: [UInt8]?, into out: inout [UInt8]
     ) -> [UInt8] {
         let start = out.count
         out.append(contentsOf: #"{"position":"#.utf8)
@@ -158,9 +158,9 @@ public enum EventCodec {
         out.append(contentsOf: #"","recordedAt":""#.utf8)
         out.append(contentsOf: recordedAt.rfc3339.utf8)
         out.append(contentsOf: #"","data":"#.utf8)
-        JSONValue.writeObject(data, into: &out)
+        if let encoded { out.append(contentsOf: encoded.data) } else { JSONValue.writeObject(data, into: &out) }
         out.append(contentsOf: #","metadata":"#.utf8)
-        JSONValue.writeObject(metadata, into: &out)
+        if let encoded { out.append(contentsOf: encoded.metadata) } else { JSONValue.writeObject(metadata, into: &out) }
         out.append(UInt8(ascii: "}"))
         let digest = out.withUnsafeBufferPointer { buffer in
             chainHash(previous: previousHash, content: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]))

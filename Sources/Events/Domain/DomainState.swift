@@ -96,10 +96,12 @@ public struct DomainState: Sendable, Codable, Equatable {
     /// the stream is `<category>-<id>` of the payload's own id (rule 1); the rules of section 4.
     /// - Throws: the first problem found, `field` a dotted path (`data.scores.relevance`,
     ///   `data.winners[0].submissionId`, `stream`, `occurredAt`, `type`).
-    public func check(_ event: ProposedEvent) throws(Rejection) {
+    /// - Parameter payloadChecked: the type and payload were checked already (an import checks
+    ///   them on its parsing thread with ``EventCatalog/validatePayload(type:data:)``).
+    public func check(_ event: ProposedEvent, payloadChecked: Bool = false) throws(Rejection) {
         guard let entry = EventCatalog.entries[event.type] else { throw EventCatalog.unknownType(event.type) }
         let data = event.data
-        try entry.shape.validate(data, at: "data")
+        if !payloadChecked { try entry.shape.validate(data, at: "data") }
         let id = data[entry.idField]?.stringValue ?? ""
         guard Self.stream(event.stream, is: entry.category, id) else {
             throw Rejection(

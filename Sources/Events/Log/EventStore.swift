@@ -289,7 +289,7 @@ public final class EventStore: @unchecked Sendable {
         var inRequest = 0
         // Two stages on two cores: a thread reads and parses lines, this one checks, encodes,
         // hashes, compresses and writes them.
-        let pipeline = ParsePipeline(next: next)
+        let pipeline = ParsePipeline(next: next, checkPayload: options.validate)
         defer { pipeline.cancel() }
         do {
             try writer.inSession {
@@ -374,7 +374,8 @@ final class ParsePipeline: @unchecked Sendable {
 
     /// Starts the parsing thread; `next` is called on it alone, and the thread has ended when
     /// `cancel` returns, so `next` is never used by two threads.
-    init(next: @escaping () throws -> [UInt8]?) {
+    init(next: @escaping () throws -> [UInt8]?, checkPayload: Bool) {
+        self.checkPayload = checkPayload
         let box = UncheckedBox(next)
         let thread = Thread { [self] in self.run(box.value) }
         thread.stackSize = 1 << 22
@@ -384,6 +385,7 @@ final class ParsePipeline: @unchecked Sendable {
 
     private var started = false
     private var threadDone = false
+    private let checkPayload: Bool
 
     private func waitStarted() {
         condition.lock()
@@ -403,7 +405,12 @@ final class ParsePipeline: @unchecked Sendable {
             while let bytes = try next() {
                 line += 1
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                let event = Result { () throws(Rejection) -> ProposedEvent in try EventCodec.decodeProposed(line: bytes) }
+                let check = checkPayload
+                let event = Result { () throws(Rejection) -> ProposedEvent in
+                    var event = try EventCodec.decodeProposed(line: bytes)
+                    event.encodePayload(checkPayload: check)
+                    return event
+                }
                 batch.append(Item(line: line, bytes: bytes, event: event))
                 if batch.count == batchSize {
                     guard push(batch) else { break }

@@ -203,6 +203,7 @@ final class LogWriter {
         if let id = event.id, let existing = try existingPosition(of: id) {
             return .duplicate(position: existing)
         }
+        if validate, let rejection = event.encodedPayload?.payloadRejection { throw rejection }
         let stream = try streamEntry(event.stream)
         let version = (stream?.lastVersion ?? -1) + 1
         if let expected = event.expectedVersion {
@@ -232,7 +233,7 @@ final class LogWriter {
                 throw Rejection(field: "version", reason: "this exported event had version \(v); its stream's next version here is \(version)")
             }
         }
-        if validate { try domain.check(event) }
+        if validate { try domain.check(event, payloadChecked: event.encodedPayload?.payloadChecked ?? false) }
 
         // Everything is checked; from here on the event is added.
         let id = event.id ?? UUID()
@@ -241,7 +242,7 @@ final class LogWriter {
         let digest = EventCodec.encodeLine(
             position: position, id: id, stream: event.stream, version: version, type: event.type,
             occurredAt: event.occurredAt, recordedAt: Timestamp(milliseconds: recordedAt), data: event.data,
-            metadata: event.metadata, previousHash: lastHash, into: &lines)
+            metadata: event.metadata, encoded: event.encodedPayload, previousHash: lastHash, into: &lines)
         if let expectedHash = event.exported?.hash, expectedHash != EventCodec.hex(digest) {
             lines.removeLast(lines.count - start)
             throw Rejection(

@@ -11,10 +11,12 @@ import GRDB
 ///   the row id the index uses. Unpublishing deletes the row.
 /// - `catalog_search`: FTS5 table (`title`, `summary`, `body`, `tags`) holding the text as
 ///   ``UkrainianText/indexText(_:)`` normalizes it, `rowid` = `catalog_practice.docid`.
+/// - `catalog_state`: one row, `contentVersion` = the position of the last event that changed
+///   what a search can find (in-memory search indexes are keyed by it).
 public struct CatalogProjection: Projection {
     public let name = "catalog"
     public let schemaVersion = 1
-    public let tableNames = ["catalog_community", "catalog_practice", "catalog_search"]
+    public let tableNames = ["catalog_community", "catalog_practice", "catalog_search", "catalog_state"]
 
     public init() {}
 
@@ -56,13 +58,18 @@ public struct CatalogProjection: Projection {
                 CREATE VIRTUAL TABLE \(t.quoted("catalog_search")) USING fts5(
                     title, summary, body, tags, tokenize = 'unicode61 remove_diacritics 0'
                 );
+                CREATE TABLE \(t.quoted("catalog_state")) (
+                    id INTEGER PRIMARY KEY CHECK (id = 1),
+                    contentVersion INTEGER NOT NULL
+                );
+                INSERT INTO \(t.quoted("catalog_state")) (id, contentVersion) VALUES (1, 0);
                 """)
     }
 
     struct SQL: Sendable {
         let register, relocate, findDocid, communityOblast: String
         let insertPractice, replacePractice, insertSearch, replaceSearch: String
-        let deletePractice, deleteSearch: String
+        let deletePractice, deleteSearch, changed: String
         let practiceTable, searchTable: String
 
         init(_ t: ProjectionTables) {
@@ -93,6 +100,7 @@ public struct CatalogProjection: Projection {
             replaceSearch = "UPDATE \(search) SET title = ?, summary = ?, body = ?, tags = ? WHERE rowid = ?"
             deletePractice = "DELETE FROM \(practice) WHERE docid = ?"
             deleteSearch = "DELETE FROM \(search) WHERE rowid = ?"
+            changed = "UPDATE \(t.quoted("catalog_state")) SET contentVersion = ? WHERE id = 1"
         }
     }
 
@@ -131,6 +139,7 @@ public struct CatalogProjection: Projection {
                 try db.run(sql.insertPractice, StatementArguments([id] + fields))
                 try db.run(sql.insertSearch, StatementArguments([db.lastInsertedRowID] + search))
             }
+            try db.run(sql.changed, [event.position])
         case "PracticeRevised":
             let sql = Self.sql(tables)
             let id = try p.id("practiceId")
@@ -179,18 +188,21 @@ public struct CatalogProjection: Projection {
                     "UPDATE \(sql.searchTable) SET \(searchSets.joined(separator: ", ")) WHERE rowid = ?",
                     StatementArguments(searchArgs + [docid]))
             }
+            try db.run(sql.changed, [event.position])
         case "PracticeUnpublished":
             let sql = Self.sql(tables)
             guard let docid = try Int64.fetchOne(db.cachedStatement(sql: sql.findDocid), arguments: [try p.id("practiceId")])
             else { return }
             try db.run(sql.deleteSearch, [docid])
             try db.run(sql.deletePractice, [docid])
+            try db.run(sql.changed, [event.position])
         case "CommunityRegistered":
             let sql = Self.sql(tables)
             let id = try p.id("communityId")
             let oblast = p.string("oblast")
             try db.run(sql.register, [id, p.string("name"), oblast])
             try db.run(sql.relocate, [oblast, id, oblast])
+            if db.changesCount > 0 { try db.run(sql.changed, [event.position]) }
         default:
             break
         }

@@ -39,14 +39,17 @@ public enum UkrainianText {
                 appendUTF8(v, to: &out)
                 last = v
             case .other:
-                if let v = fallbackLetter(scalar) {
+                switch fallback(scalar) {
+                case .letter(let v):
                     if !inWord {
                         if !out.isEmpty { out.append(0x20) }
                         inWord = true
                     }
                     appendUTF8(v, to: &out)
                     last = v
-                } else {
+                case .mark:
+                    continue
+                case .separator:
                     inWord = false
                     last = 0
                 }
@@ -80,8 +83,7 @@ public enum UkrainianText {
             case .separator:
                 close()
             case .silent:
-                if start == nil { start = i }
-                end = next
+                if start != nil { end = next }
             case .mark:
                 if start != nil {
                     if let v = compose(mark: scalar.value, last: last, into: &out) { last = v }
@@ -90,7 +92,11 @@ public enum UkrainianText {
             case .letter(let v):
                 letter = v
             case .other:
-                if let v = fallbackLetter(scalar) { letter = v } else { close() }
+                switch fallback(scalar) {
+                case .letter(let v): letter = v
+                case .mark: if start != nil { end = next }
+                case .separator: close()
+                }
             }
             if let v = letter {
                 if start == nil { start = i }
@@ -212,15 +218,31 @@ public enum UkrainianText {
         }
     }
 
-    /// Letters and digits outside the fast tables, lowercased; `nil` for anything else.
-    static func fallbackLetter(_ scalar: Unicode.Scalar) -> UInt32? {
+    /// What a scalar outside the fast tables is.
+    enum Fallback {
+        /// A letter or digit (Unicode categories L*, N*, Co: what FTS5's unicode61 tokenizer
+        /// keeps in a token), lowercased.
+        case letter(UInt32)
+        /// A combining mark: dropped, the word goes on.
+        case mark
+        case separator
+    }
+
+    static func fallback(_ scalar: Unicode.Scalar) -> Fallback {
         let props = scalar.properties
-        guard props.isAlphabetic || props.numericType != nil else { return nil }
-        if props.isUppercase || props.changesWhenLowercased {
+        switch props.generalCategory {
+        case .uppercaseLetter, .titlecaseLetter:
             let lower = props.lowercaseMapping.unicodeScalars
-            if lower.count == 1, let first = lower.first { return first.value }
+            if lower.count == 1, let first = lower.first { return .letter(first.value) }
+            return .letter(scalar.value)
+        case .lowercaseLetter, .modifierLetter, .otherLetter, .decimalNumber, .letterNumber, .otherNumber,
+            .privateUse:
+            return .letter(scalar.value)
+        case .nonspacingMark, .spacingMark, .enclosingMark:
+            return .mark
+        default:
+            return .separator
         }
-        return scalar.value
     }
 
     /// Composes `и` + breve into `й` and `і` + diaeresis into `ї`; drops any other mark.

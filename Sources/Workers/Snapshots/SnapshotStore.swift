@@ -209,7 +209,7 @@ public struct SnapshotStore: Sendable {
         do {
             summary = try ZstdFile.decompress(from: file, to: destination)
         } catch let e as EventStoreError where e.code == .corruption {
-            throw SnapshotError(.corrupt, "snapshot \(name): the content does not decompress: \(e.message)")
+            throw SnapshotError(.corrupt, "snapshot \(name): the content is damaged: \(e.message)")
         } catch {
             throw SnapshotError(.io, "snapshot \(name): cannot read the content", cause: error)
         }

@@ -79,14 +79,15 @@ public struct StateDigest: Sendable, Hashable, Codable {
                 throw SnapshotError(.invalidArgument, "\(dir) exists and is not an empty folder; choose another --out")
             }
         }
-        let (result, sums) = try summarize(documents(of: store), store: store)
+        let docs = try documents(of: store)
+        let (result, sums) = try summarize(docs, store: store)
         let url = URL(fileURLWithPath: dir).standardizedFileURL
         let parent = url.deletingLastPathComponent().path
         try DurableFiles.makeDirectory(parent)
         let tmp = parent + "/.tmp-state-\(url.lastPathComponent)-\(UUID().uuidString.prefix(8))"
         do {
             try DurableFiles.makeDirectory(tmp)
-            for doc in try documents(of: store) {
+            for doc in docs {
                 let path = tmp + "/" + doc.path
                 try DurableFiles.makeDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
                 try DurableFiles.write(Data(doc.bytes), to: path)

@@ -82,7 +82,7 @@ public struct TimeMachine: Sendable {
                     } catch {
                         let reason = (error as? SnapshotError)?.message ?? "\(error)"
                         report.skipped.append(.init(name: info.name, reason: reason))
-                        logger.warning(
+                        logger.info(
                             "snapshot skipped", metadata: ["snapshot.name": "\(info.name)", "error": "\(reason)"])
                         for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: dbPath + suffix) }
                     }
@@ -98,7 +98,7 @@ public struct TimeMachine: Sendable {
                 try? past.close()
                 throw error
             }
-            logger.info(
+            logger.debug(
                 "state rebuilt",
                 metadata: [
                     "event.position": "\(target)", "snapshot.name": "\(report.snapshot ?? "-")",
