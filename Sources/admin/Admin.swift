@@ -39,7 +39,7 @@ struct Admin: AsyncParsableCommand {
         subcommands: [
             Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Stats.self,
             Generate.self, History.self, Snapshot.self, State.self,
-        ] + Admin.projectionCommands
+        ] + Admin.projectionCommands + Admin.benchCommands
     )
 }
 

@@ -136,9 +136,12 @@ final class CatalogSearchIndex: Sendable {
         }
         let termBytes = terms.bytes
         let termOffsets = terms.offsets
-        let sortedTerms = (0..<Int32(termCount)).sorted { a, b in
-            termBytes[termOffsets[Int(a)]..<termOffsets[Int(a) + 1]]
-                .lexicographicallyPrecedes(termBytes[termOffsets[Int(b)]..<termOffsets[Int(b) + 1]])
+        func term(_ t: Int32) -> ArraySlice<UInt8> {
+            let i = Int(t)
+            return termBytes[termOffsets[i]..<termOffsets[i + 1]]
+        }
+        let sortedTerms = (0..<Int32(termCount)).sorted { (a: Int32, b: Int32) -> Bool in
+            term(a).lexicographicallyPrecedes(term(b))
         }
         self.docids = docids
         self.lengths = lengths

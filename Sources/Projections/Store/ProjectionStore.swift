@@ -28,6 +28,8 @@ public final class ProjectionStore: Sendable {
     let logger: Logger
     /// Projections with a rebuild running in this process.
     let rebuildsRunning = Mutex<Set<String>>([])
+    /// The in-memory catalog search index (see ``CatalogSearchStrategy``).
+    let catalogIndex = Mutex(CatalogIndexCache())
 
     /// Opens (creating if needed) the projections file at `path`, runs the bookkeeping
     /// migrations and creates the tables of every projection that has none yet.

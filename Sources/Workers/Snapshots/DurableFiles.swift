@@ -17,14 +17,14 @@ enum DurableFiles {
     }
 
     /// Writes `data` to a new file at `path` and fsyncs it.
-    static func write(_ data: Data, to path: String) throws(SnapshotError) {
+    static func writeFile(_ data: Data, to path: String) throws(SnapshotError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw error("cannot create \(path)") }
         defer { close(fd) }
         var done = 0
         let failed = data.withUnsafeBytes { raw -> Bool in
             while done < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + done, raw.count - done)
+                let n = Foundation.write(fd, raw.baseAddress! + done, raw.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
                     return true
@@ -47,8 +47,8 @@ enum DurableFiles {
     }
 
     /// Renames `from` to `to`; false (not an error) when `to` exists already as a non-empty folder.
-    static func rename(_ from: String, _ to: String) throws(SnapshotError) -> Bool {
-        if Glibc.rename(from, to) == 0 { return true }
+    static func renameItem(_ from: String, _ to: String) throws(SnapshotError) -> Bool {
+        if Foundation.rename(from, to) == 0 { return true }
         if errno == ENOTEMPTY || errno == EEXIST { return false }
         throw error("cannot rename \(from) to \(to)")
     }
@@ -59,7 +59,7 @@ enum DurableFiles {
         let url = URL(fileURLWithPath: path)
         let hidden = url.deletingLastPathComponent()
             .appendingPathComponent(".tmp-delete-\(url.lastPathComponent)-\(UUID().uuidString.prefix(8))").path
-        guard Glibc.rename(path, hidden) == 0 else { throw error("cannot remove \(path)") }
+        guard Foundation.rename(path, hidden) == 0 else { throw error("cannot remove \(path)") }
         try? sync(url.deletingLastPathComponent().path, directory: true)
         try? FileManager.default.removeItem(atPath: hidden)
     }

@@ -335,10 +335,10 @@ public struct SnapshotStore: Sendable {
         do { data = try manifest.encoded() } catch {
             throw SnapshotError(.io, "cannot encode the manifest", cause: error)
         }
-        try DurableFiles.write(data, to: tmp + "/" + SnapshotManifest.fileName)
+        try DurableFiles.writeFile(data, to: tmp + "/" + SnapshotManifest.fileName)
         try DurableFiles.sync(tmp, directory: true)
         let final = path(of: name)
-        if try !DurableFiles.rename(tmp, final) {
+        if try !DurableFiles.renameItem(tmp, final) {
             // another process wrote the same snapshot meanwhile
             return Created(
                 info: check(name: name, reader: reader, projections: store.projections), isNew: false,

@@ -90,12 +90,12 @@ public struct StateDigest: Sendable, Hashable, Codable {
             for doc in docs {
                 let path = tmp + "/" + doc.path
                 try DurableFiles.makeDirectory(URL(fileURLWithPath: path).deletingLastPathComponent().path)
-                try DurableFiles.write(Data(doc.bytes), to: path)
+                try DurableFiles.writeFile(Data(doc.bytes), to: path)
             }
-            try DurableFiles.write(Data(sums), to: tmp + "/" + sumsFileName)
+            try DurableFiles.writeFile(Data(sums), to: tmp + "/" + sumsFileName)
             try DurableFiles.sync(tmp, directory: true)
             if DurableFiles.exists(dir) { try? FileManager.default.removeItem(atPath: dir) }
-            guard try DurableFiles.rename(tmp, dir) else {
+            guard try DurableFiles.renameItem(tmp, dir) else {
                 throw SnapshotError(.io, "cannot move the state into \(dir): it was filled meanwhile")
             }
             try? DurableFiles.sync(parent, directory: true)
