@@ -8,6 +8,7 @@ public struct WorkerStateMachine: Sendable {
         /// Not retried before this instant (seconds on the worker's clock).
         public var retryAt: Double?
         public var lastError: String?
+        public init() {}
     }
 
     public enum Action: Sendable, Equatable {

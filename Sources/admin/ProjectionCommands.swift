@@ -180,6 +180,7 @@ struct Query: ParsableCommand {
 func answer<T: Encodable & TextRenderable>(
     global: GlobalOptions, options: QueryOptions, projections: [String], _ body: (ProjectionStore) throws -> T
 ) throws {
+    global.bootstrapLogging()
     let result: T
     var note: String?
     if let at = options.at.flatMap(TimePoint.init) {

@@ -196,3 +196,15 @@ func frames(ofSegment bytes: [UInt8]) -> [SegmentFrame] {
 
 /// The `hash` field at the end of a stored line.
 func hashField(_ line: Substring) -> String { String(line.utf8.dropLast(2).suffix(64))! }
+
+extension Sequence where Element == [UInt8] {
+    /// The lines, each followed by a newline (a JSON Lines file's bytes).
+    func joinedLines() -> [UInt8] {
+        var out: [UInt8] = []
+        for line in self {
+            out += line
+            out.append(0x0A)
+        }
+        return out
+    }
+}

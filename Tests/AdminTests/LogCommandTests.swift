@@ -1,3 +1,4 @@
+import Events
 import Foundation
 import Testing
 
@@ -42,7 +43,8 @@ import Testing
             #expect(verify.stdout.contains("ok: \(sample.count) events"))
             #expect(verify.stdout.contains("head position \(sample.count), hash \(hashField(exportLines.last!))"))
 
-            // zstd reads a segment as plain zstd: exactly the exported lines
+            // zstd reads a segment as plain zstd: the exported lines without their hash field
+            // (docs/FORMAT.md), whose SHA-256 chain gives the exported hashes
             let zstd = Process()
             zstd.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             zstd.arguments = ["zstd", "-dc"] + (try segments(of: first)).map(\.path)
@@ -53,7 +55,17 @@ import Testing
             let printed = pipe.fileHandleForReading.readDataToEndOfFile()
             zstd.waitUntilExit()
             #expect(zstd.terminationStatus == 0, "zstd -dc failed (is zstd installed?)")
-            #expect(printed == exportBytes, "zstd -dc printed \(printed.count) bytes, the export has \(exportBytes.count)")
+            let storedLines = exportLines.map { line in
+                String(line.utf8.dropLast(EventCodec.hashTailCount))! + "}"
+            }
+            #expect(String(decoding: printed, as: UTF8.self) == storedLines.map { $0 + "\n" }.joined(), "zstd -dc printed \(printed.count) bytes")
+            var previous: [UInt8]? = nil
+            var chainOK = true
+            for (stored, exported) in zip(storedLines, exportLines) {
+                previous = Array(stored.utf8).withUnsafeBufferPointer { EventCodec.chainHash(previous: previous, content: $0) }
+                if EventCodec.hex(previous!) != hashField(exported) { chainOK = false }
+            }
+            #expect(chainOK, "the SHA-256 chain over zstd's lines does not give the exported hashes")
 
             // importing the same history again changes nothing
             let files = try logFiles(of: first)
@@ -129,12 +141,12 @@ import Testing
                     ["--store", store, "append", "--stream", "note-a", "--type", "NoteTaken", "--data", #"{"n":\#(n)}"#, "--no-validate",
                      "--occurred-at", "2021-01-01T10:00:00Z"] + extra)
             }
-            let first = try append(["--expected-version", "-1", "--id", id], n: 1)
+            let first = try append(["--expected-version=-1", "--id", id], n: 1)
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout.contains("appended at position 1"))
             let files = try logFiles(of: URL(fileURLWithPath: store))
 
-            let exists = try append(["--expected-version", "-1"], n: 2)
+            let exists = try append(["--expected-version=-1"], n: 2)
             #expect(exists.status == 1)
             #expect(exists.errorLine.contains("expectedVersion") && exists.errorLine.contains("note-a"), "\(exists.stderr)")
             let behind = try append(["--expected-version", "4"], n: 2)
@@ -142,7 +154,7 @@ import Testing
             #expect(behind.errorLine.contains("is at version 0, not 4"), "\(behind.stderr)")
             #expect(try logFiles(of: URL(fileURLWithPath: store)) == files, "a rejected append changed the log")
 
-            let retry = try append(["--expected-version", "-1", "--id", id], n: 1)
+            let retry = try append(["--expected-version=-1", "--id", id], n: 1)
             #expect(retry.status == 0, "\(retry.stderr)")
             #expect(retry.stdout.contains("already in the log at position 1"))
 
@@ -154,11 +166,25 @@ import Testing
         }
     }
 
+    /// CLI.md documents `--expected-version N` and EVENTS.md `-1` = "the stream must not exist":
+    /// `--expected-version -1`, as two arguments, must be accepted.
+    @Test func appendAcceptsExpectedVersionMinusOneAsItsOwnArgument() throws {
+        try inTemporaryDirectory { dir in
+            let store = dir.appendingPathComponent("store").path
+            #expect(try CLI.run(["--store", store, "init"]).status == 0)
+            let result = try CLI.run(
+                ["--store", store, "append", "--stream", "note-a", "--type", "NoteTaken", "--data", #"{"n":1}"#, "--no-validate",
+                 "--expected-version", "-1"])
+            #expect(result.status == 0, "exit \(result.status): \(result.stderr.split(separator: "\n").first ?? "")")
+            #expect(result.stdout.contains("appended at position 1"))
+        }
+    }
+
     @Test func verifyNamesTheSegmentOffsetAndPositionOfDamage() throws {
         try inTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
             let input = dir.appendingPathComponent("first-63.jsonl")
-            try Data(try CLI.sampleLines().prefix(63).flatMap { $0 + [0x0A] } as [UInt8]).write(to: input)
+            try Data(try CLI.sampleLines().prefix(63).joinedLines()).write(to: input)
             #expect(try CLI.run(["--store", store.path, "init"]).status == 0)
             let imported = try CLI.run(["--store", store.path, "import", "--commit-every", "7", input.path])
             #expect(imported.status == 0, "\(imported.stderr)")
@@ -225,10 +251,10 @@ import Testing
             let sample = try CLI.sampleLines()
             let child = try Child(["--store", store, "import", "--commit-every", "10", "-"], stdin: true)
             defer { child.kill() }
-            try child.write(sample.prefix(25).flatMap { $0 + [0x0A] })
+            try child.write(sample.prefix(25).joinedLines())
             let acknowledged = child.wait(upTo: 5) { $0.stdoutSoFar.contains("committed 20\n") }
             #expect(acknowledged, "after 25 lines from a pipe the importer acknowledged: \(child.stdoutSoFar.split(separator: "\n"))")
-            try child.write(sample[25..<30].flatMap { $0 + [0x0A] })
+            try child.write(sample[25..<30].joinedLines())
             try child.closeInput()
             let done = child.finish(timeout: 30)
             #expect(done.status == 0, "\(done.stderr)")
@@ -245,7 +271,7 @@ import Testing
             let sample = try CLI.sampleLines()
             let child = try Child(["--store", store.path, "import", "-"], stdin: true)
             defer { child.kill() }
-            try child.write(sample.prefix(3).flatMap { $0 + [0x0A] } + Array("{\"stream\":\"note-a\"}\n".utf8))
+            try child.write(sample.prefix(3).joinedLines() + Array("{\"stream\":\"note-a\"}\n".utf8))
             let ended = child.wait(upTo: 5) { !$0.process.isRunning }
             #expect(ended, "the importer still waits for input after a rejected line")
             try? child.closeInput()

@@ -11,11 +11,11 @@ import Glibc
 /// killed with SIGKILL, two writer processes, a reader process following a writer.
 @Suite struct CrashTests {
 
-    /// 63 events of the sample in small frames (2 KiB of lines), committed every 7: many frames,
-    /// some ending a transaction (COMMIT) and some not.
+    /// 63 events of the sample in small frames (1 KiB of lines: two events), committed every 7:
+    /// many frames, some ending a transaction (COMMIT) and some not; the last one a single event.
     static func smallStore(in dir: URL, name: String = "small") throws -> (store: TestStore, segment: [UInt8], frames: [RawFrame]) {
         var options = EventStoreOptions()
-        options.frameBytes = 2048
+        options.frameBytes = 1024
         let store = try TestStore.create(in: dir, name: name)
         try store.importLines(try Sample.lines(prefix: 63), options: options, commitEvery: 7)
         let segments = try store.segmentPaths()
@@ -38,13 +38,15 @@ import Glibc
             segmentPath = store.layout.logDirectory + "/" + StoreLayout.segmentName(firstPosition: 1)
         }
 
-        /// Puts `bytes` in place as the store's only segment, with no index.
-        func install(_ bytes: [UInt8]) throws {
-            for name in try FileManager.default.contentsOfDirectory(atPath: store.layout.logDirectory) {
-                try FileManager.default.removeItem(atPath: store.layout.logDirectory + "/" + name)
-            }
-            try Data(bytes).write(to: URL(fileURLWithPath: segmentPath))
-            store.removeIndex()
+        /// Puts `bytes` in place as the store's only segment; without `keepIndex`, removes the
+        /// index so that opening rebuilds it from the log alone.
+        func install(_ bytes: [UInt8], keepIndex: Bool = false) throws {
+            let fd = open(segmentPath, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            try #require(fd >= 0, "cannot open \(segmentPath)")
+            defer { close(fd) }
+            let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            try #require(written == bytes.count && ftruncate(fd, off_t(bytes.count)) == 0, "cannot write \(segmentPath)")
+            if !keepIndex { store.removeIndex() }
         }
 
         var segmentSize: Int { (try? FileManager.default.attributesOfItem(atPath: segmentPath)[.size] as? Int) ?? -1 }
@@ -70,7 +72,8 @@ import Glibc
             let last = frames.last!
             var failures = Failures()
             for cut in last.offset..<bytes.count {
-                try trial.install(Array(bytes[..<cut]))
+                // mostly with the index of the last commit (as a crash leaves it), every 32nd without
+                try trial.install(Array(bytes[..<cut]), keepIndex: (cut - last.offset) % 32 != 0)
                 let committed = frames.last { $0.header.isCommit && $0.end <= cut }!
                 let expectedHead = committed.header.lastPosition
                 let pendingEvents = frames.filter { $0.offset >= committed.end && $0.end <= cut }.reduce(0) { $0 + Int($1.header.count) }
@@ -147,7 +150,7 @@ import Glibc
                 let bit = UInt8(1) << UInt8((offset &* 7 &+ 3) % 8)
                 var flipped = bytes
                 flipped[offset] ^= bit
-                try trial.install(flipped)
+                try trial.install(flipped, keepIndex: true)
                 let frame = frames.last { $0.offset <= offset }
                 let damagedAt = offset < SegmentHeader.size ? 0 : frame!.offset
                 let what = "bit \(bit) at offset \(offset)"
@@ -164,7 +167,7 @@ import Glibc
 
                 // opening: damage in the last frame is indistinguishable from a torn write, so it is
                 // cut back to the last commit (damage followed by valid frames: see the test below)
-                if damagedAt == last.offset {
+                if damagedAt == last.offset && offset % 8 == 0 {
                     do {
                         let head = try trial.store.withWriter { $0.head }
                         failures.check(head == lastCommitBefore.header.lastPosition, "\(what): the store opened with head \(head)")
@@ -200,8 +203,9 @@ import Glibc
                     [UInt8](try Data(contentsOf: URL(fileURLWithPath: segment))) == damaged, "\(what): a refused open changed the segment")
             }
 
-            // a byte of each frame's body (every frame that has frames after it), the index gone
-            for frame in frames.dropLast() {
+            // a byte of the body of frames spread over the log (each with frames after it), the index gone
+            let spread = stride(from: 0, to: frames.count - 1, by: max(1, (frames.count - 1) / 8)).map { frames[$0] }
+            for frame in spread {
                 var damaged = bytes
                 damaged[frame.offset + FrameHeader.size + 10] ^= 0x10
                 try Data(damaged).write(to: URL(fileURLWithPath: segment))
@@ -251,67 +255,92 @@ import Glibc
         }
     }
 
+    /// An event's bytes changed by one character, its frame recompressed with both CRCs
+    /// recomputed: every checksum holds, and only the hash chain can tell.
     @Test func anEventAlteredWithRecomputedChecksumsBreaksTheHashChain() throws {
         try withTemporaryDirectory { dir in
-            let (_, bytes, frames) = try Self.smallStore(in: dir)
-            let frame = frames[frames.count / 2]
-            try #require(frame.header.count >= 2)
-            let body = try decompressedBody(bytes, frame)
-            var lines = body.split(separator: 0x0A).map(Array.init)
-            let position = frame.header.firstPosition  // the frame's first event, not its last
-
-            // one character of the payload changed, the line's length kept
-            var line = lines[0]
-            let dataStart = try #require(firstRange(of: Array(#","data":{"#.utf8), in: line)).upperBound
-            let digitAt = try #require(line[dataStart...].firstIndex { $0 >= 0x30 && $0 <= 0x39 })
-            line[digitAt] = line[digitAt] == 0x39 ? 0x38 : line[digitAt] + 1
-            lines[0] = line
-
-            /// The segment with the frame's body replaced: recompressed, and both CRCs recomputed.
-            func forged(_ lines: [[UInt8]]) -> [UInt8] {
-                let newBody = lines.joinedLines()
-                let compressed = try! newBody.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) }
-                var header = frame.header
-                header.compressedLength = UInt32(compressed.count)
-                header.uncompressedLength = UInt32(newBody.count)
-                header.bodyCRC = compressed.withUnsafeBytes { crc32c($0) }
-                var out = Array(bytes[..<frame.offset])
-                header.encode(into: &out)
-                out += compressed
-                out += bytes[frame.end...]
-                return out
-            }
-
+            let (store, bytes, frames) = try Self.smallStore(in: dir)
+            let original = try store.verify()
+            try #require(original.ok)
+            let k = try #require(frames.indices.first { $0 >= frames.count / 2 && frames[$0].header.count >= 2 })
+            let frame = frames[k]
+            let lines = try decompressedBody(bytes, frame).split(separator: 0x0A).map(Array.init)
             let trial = try Trial(in: dir)
-            try trial.install(forged(lines))
-            // the checksums all hold: only the chain can tell
-            _ = try rawFrames([UInt8](try Data(contentsOf: URL(fileURLWithPath: trial.segmentPath))))
+
+            // the frame's first event
+            try trial.install(try forgeSegment(bytes, frames, bodies: [k: Self.alterOneDigit(in: lines, at: 0).joinedLines()]))
+            _ = try rawFrames([UInt8](try Data(contentsOf: URL(fileURLWithPath: trial.segmentPath))))  // headers and lengths hold
             let report = try trial.store.verify()
             #expect(!report.ok)
-            #expect(report.problem?.position == position)
+            #expect(report.problem?.position == frame.header.firstPosition)
             #expect(report.problem?.offset == frame.offset)
             #expect(report.problem?.reason.contains("hash chain") == true, "\(String(describing: report.problem))")
             #expect {
                 _ = try EventStore(layout: trial.store.layout)
             } throws: { error in
                 guard let e = error as? EventStoreError, e.code == .corruption else { return false }
-                return e.message.contains("position \(position)") && e.message.contains("hash chain")
+                return e.message.contains("offset \(frame.offset)") && e.message.contains("position \(frame.header.firstPosition)")
+                    && e.message.contains("hash chain")
             }
 
-            // the forger also rewrites that event's hash: the next event's link breaks
-            let previousHash: [UInt8]? =
-                position == 1 ? nil : bytesOfHex(storedHash(try decompressedBody(bytes, frames.last { $0.end <= frame.offset }!)
-                    .split(separator: 0x0A).last.map(Array.init)!))
-            let tail = line.count - EventCodec.hashTailCount
-            let digest = line.withUnsafeBufferPointer { EventCodec.chainHash(previous: previousHash, content: UnsafeBufferPointer(rebasing: $0[..<tail])) }
-            line.replaceSubrange((tail + 9)..<(tail + 73), with: Array(EventCodec.hex(digest).utf8))
-            lines[0] = line
-            try trial.install(forged(lines))
-            let second = try trial.store.verify()
-            #expect(!second.ok)
-            #expect(second.problem?.position == position + 1)
-            #expect(second.problem?.reason.contains("hash chain") == true, "\(String(describing: second.problem))")
+            // the frame's last event: the chain names the frame that holds it
+            try trial.install(try forgeSegment(bytes, frames, bodies: [k: Self.alterOneDigit(in: lines, at: lines.count - 1).joinedLines()]))
+            let last = try trial.store.verify()
+            #expect(!last.ok)
+            #expect(last.problem.map { (frame.header.firstPosition...frame.header.lastPosition).contains($0.position) } == true)
+            #expect(last.problem?.offset == frame.offset)
+            #expect(last.problem?.reason.contains("hash chain") == true, "\(String(describing: last.problem))")
+
+            // with the index of the unaltered log in place, opening does not read old bodies; reading does
+            let kept = store.layout.logDirectory + "/" + StoreLayout.segmentName(firstPosition: 1)
+            try Data(try forgeSegment(bytes, frames, bodies: [k: Self.alterOneDigit(in: lines, at: 0).joinedLines()])).write(to: URL(fileURLWithPath: kept))
+            #expect {
+                _ = try store.exportedLines()
+            } throws: { error in
+                guard let e = error as? EventStoreError, e.code == .corruption else { return false }
+                return e.message.contains("position \(frame.header.firstPosition)") && e.message.contains("hash chain")
+            }
         }
+    }
+
+    /// A forger who rewrites every frame header after the change makes the log consistent
+    /// again; a head hash published earlier is what still catches it (`verify --expect`).
+    @Test func aRewrittenHistoryIsCaughtByAPublishedHeadHash() throws {
+        try withTemporaryDirectory { dir in
+            let (store, bytes, frames) = try Self.smallStore(in: dir)
+            let original = try store.verify()
+            let publishedHead = try #require(original.headHash)
+            let k = frames.count / 2
+            let frame = frames[k]
+            let before = try #require(try EventLogReader(layout: store.layout).hash(at: frame.header.firstPosition - 1))
+            let lines = try decompressedBody(bytes, frame).split(separator: 0x0A).map(Array.init)
+
+            let trial = try Trial(in: dir)
+            try trial.install(try forgeSegment(bytes, frames, bodies: [k: Self.alterOneDigit(in: lines, at: 0).joinedLines()], rechain: true))
+            let forged = try trial.store.verify()
+            #expect(forged.ok, "the forger's log is self-consistent: \(String(describing: forged.problem))")
+            #expect(forged.headPosition == original.headPosition)
+            #expect(forged.headHash != publishedHead)
+
+            let receipt = try LogVerifier(layout: trial.store.layout).verify(expect: publishedHead)
+            #expect(!receipt.ok)
+            #expect(receipt.problem?.reason.contains("not in this log's chain") == true, "\(String(describing: receipt.problem))")
+            // a receipt from before the change is still in the chain
+            let earlier = try LogVerifier(layout: trial.store.layout).verify(expect: before)
+            #expect(earlier.ok)
+            #expect(earlier.expectedFoundAt == frame.header.firstPosition - 1)
+        }
+    }
+
+    /// `lines` with one digit of line `n`'s payload changed (the line's length kept).
+    static func alterOneDigit(in lines: [[UInt8]], at n: Int) throws -> [[UInt8]] {
+        var lines = lines
+        var line = lines[n]
+        let dataStart = try #require(firstRange(of: Array(#","data":{"#.utf8), in: line)).upperBound
+        let digitAt = try #require(line[dataStart...].firstIndex { $0 >= 0x30 && $0 <= 0x39 })
+        line[digitAt] = line[digitAt] == 0x39 ? 0x38 : line[digitAt] + 1
+        lines[n] = line
+        return lines
     }
 
     // MARK: processes
@@ -323,7 +352,7 @@ import Glibc
             let reference = try TestStore.create(in: dir, name: "reference")
             try reference.importLines(sample)
             let referenceLines = try reference.exportedLines()
-            let referenceHashes = referenceLines.map(storedHash)
+            let referenceHashes = referenceLines.map(hashField)
 
             let every = 20
             var store = try TestStore.create(in: dir, name: "killed-0")
@@ -366,7 +395,7 @@ import Glibc
 
                 let after = try store.verify()
                 #expect(after.ok && after.headPosition == head && after.uncommittedTailBytes == 0, "\(round): \(String(describing: after.problem))")
-                let hashes = try store.exportedLines().map(storedHash)
+                let hashes = try store.exportedLines().map(hashField)
                 #expect(hashes == Array(referenceHashes.prefix(Int(head))), "\(round): the stored events differ from the reference import")
             }
             #expect(kills >= 15)

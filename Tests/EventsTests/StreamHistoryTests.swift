@@ -227,5 +227,12 @@ struct StreamHistoryTests {
         #expect(StreamHistory.truncated("коротко") == "коротко")
         #expect(StreamHistory.display(nil) == "(немає)")
         #expect(StreamHistory.display(["a", "b"]) == "a, b")
+        // two long texts that differ past the cut are shown from near their first difference
+        let change = StreamHistory.Change(field: "summary", before: .string(long + "старе"), after: .string(long + "нове"))
+        let shown = StreamHistory.displayPair(change)
+        #expect(shown.before != shown.after)
+        #expect(shown.before.hasPrefix("…") && shown.before.contains("старе"))
+        #expect(shown.after.hasPrefix("…") && shown.after.contains("нове"))
+        #expect(shown.before.count <= 80 && shown.after.count <= 80)
     }
 }

@@ -194,8 +194,41 @@ func decompressedBody(_ bytes: [UInt8], _ frame: RawFrame) throws -> [UInt8] {
     return out
 }
 
-/// The `hash` field of a stored line (its last 66..2 bytes).
-func storedHash(_ line: [UInt8]) -> String {
+/// Re-encodes a one-segment log with some frames' bodies replaced (by frame index): each
+/// recompressed, with its lengths and both CRCs recomputed. With `rechain`, every frame header's
+/// last hash is recomputed from the events as well (a forger rewriting all history after a change).
+func forgeSegment(_ bytes: [UInt8], _ frames: [RawFrame], bodies: [Int: [UInt8]], rechain: Bool = false) throws -> [UInt8] {
+    var out = Array(bytes[..<SegmentHeader.size])
+    var previous: [UInt8]? = nil
+    for (k, frame) in frames.enumerated() {
+        var header = frame.header
+        let body = try bodies[k] ?? decompressedBody(bytes, frame)
+        if rechain {
+            for line in body.split(separator: 0x0A) {
+                previous = Array(line).withUnsafeBufferPointer { EventCodec.chainHash(previous: previous, content: $0) }
+            }
+            header.lastHash = previous!
+        }
+        var compressed = Array(bytes[frame.bodyRange])
+        if let replaced = bodies[k] {
+            compressed = try replaced.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) }
+            header.compressedLength = UInt32(compressed.count)
+            header.uncompressedLength = UInt32(replaced.count)
+            header.bodyCRC = compressed.withUnsafeBytes { crc32c($0) }
+        }
+        header.encode(into: &out)
+        out += compressed
+    }
+    return out
+}
+
+/// The stored line of an export line: without its `,"hash":"<64 hex>"` (docs/FORMAT.md).
+func storedLine(ofExport line: [UInt8]) -> [UInt8] {
+    Array(line[..<(line.count - EventCodec.hashTailCount)]) + [UInt8(ascii: "}")]
+}
+
+/// The `hash` field of an export line (its last 66..2 bytes).
+func hashField(_ line: [UInt8]) -> String {
     String(decoding: line[(line.count - 66)..<(line.count - 2)], as: UTF8.self)
 }
 
@@ -205,14 +238,6 @@ func storedPosition(_ line: [UInt8]) -> Int64? {
     guard line.starts(with: prefix) else { return nil }
     let digits = line[prefix.count...].prefix { $0 >= 0x30 && $0 <= 0x39 }
     return Int64(String(decoding: digits, as: UTF8.self))
-}
-
-/// Bytes of a hex string.
-func bytesOfHex(_ hex: String) -> [UInt8] {
-    let chars = Array(hex.utf8)
-    return stride(from: 0, to: chars.count, by: 2).map { i in
-        UInt8(String(decoding: chars[i..<(i + 2)], as: UTF8.self), radix: 16)!
-    }
 }
 
 // MARK: child processes

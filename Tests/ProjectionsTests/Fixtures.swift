@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import Logging
 import Projections
 import Testing
 
@@ -120,7 +121,9 @@ final class TemporaryFolder {
     func store(projections: [any Projection] = StandardProjections.all, name: String = "projections.sqlite") throws
         -> ProjectionStore
     {
-        try ProjectionStore(path: path + "/" + name, projections: projections)
+        var logger = Logger(label: "projections-tests")
+        logger.logLevel = .critical
+        return try ProjectionStore(path: path + "/" + name, projections: projections, logger: logger)
     }
 }
 

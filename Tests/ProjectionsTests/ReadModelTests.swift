@@ -233,6 +233,29 @@ import Testing
         #expect(relevance == relevance.sorted(by: >))
     }
 
+    @Test func inMemorySearchAnswersExactlyLikeFTS5() throws {
+        let oblast = reference.communities[reference.practices.values.first!.community]!.oblast
+        let community = reference.practices.values.first!.community
+        let queries: [String?] = [
+            nil, "бюджет", "громадський бюджет участі", "школа", "Мереф'янська", "прозорість петиції", "zzz", "«»",
+            "онлайн-трансляція", "Бюджетного процесу",
+        ]
+        let filterSets = [
+            CatalogFilters(), CatalogFilters(sector: "governance"), CatalogFilters(direction: "budget-process"),
+            CatalogFilters(form: "dialogue", oblast: oblast), CatalogFilters(community: community),
+            CatalogFilters(sector: "nothing"),
+        ]
+        for query in queries {
+            for filters in filterSets {
+                for limit in [0, 3, 1000] {
+                    let sqlite = try store.catalog(query: query, filters: filters, limit: limit, strategy: .sqlite)
+                    let memory = try store.catalog(query: query, filters: filters, limit: limit, strategy: .memory)
+                    #expect(try canonicalJSON(memory) == canonicalJSON(sqlite), "\(query ?? "nil") \(filters) \(limit)")
+                }
+            }
+        }
+    }
+
     @Test func catalogJSONHasTheSpecKeys() throws {
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(store.catalog(query: "бюджет"))) as! [String: Any]
         for key in ["query", "asOf", "total", "rows"] { #expect(json.keys.contains(key), "\(key)") }

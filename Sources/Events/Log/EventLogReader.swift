@@ -23,7 +23,8 @@ public final class EventLogReader: @unchecked Sendable {
                 store.close()
             }
         }
-        index = try LogIndex(path: layout.index, readOnly: false)
+        // Readers never write: a writer may hold the index's write lock for a whole import.
+        index = try LogIndex(path: layout.index, readOnly: fileExists(layout.index))
     }
 
     /// A reader over an index the caller has open already (the writer, while it recovers).
@@ -35,7 +36,7 @@ public final class EventLogReader: @unchecked Sendable {
     /// Cheap test: does the last segment end beyond the last indexed frame?
     static func indexMayBeBehind(_ layout: StoreLayout) -> Bool {
         guard let segments = try? layout.segments(), let last = segments.last,
-            let index = try? LogIndex(path: layout.index, readOnly: false)
+            let index = try? LogIndex(path: layout.index, readOnly: true)
         else { return false }
         guard let frame = try? index.lastFrame() else { return true }
         let size = (try? PosixFile(path: last.path, flags: O_RDONLY).size) ?? 0

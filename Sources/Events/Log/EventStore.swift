@@ -44,6 +44,8 @@ public final class EventStore: @unchecked Sendable {
     private var queue: [Request] = []
     private var leading = false
     private var closed = false
+    /// The position the saved domain state reflects (saving it again is skipped when unchanged).
+    private var domainSavedAt: Int64 = -1
 
     private final class Request {
         let events: [ProposedEvent]
@@ -87,6 +89,7 @@ public final class EventStore: @unchecked Sendable {
         try writer.resume(
             segmentFirst: tail.segmentFirst, segmentEnd: tail.segmentEnd, nextPosition: tail.nextPosition,
             lastHash: tail.lastHash, lastRecordedAt: tail.lastRecordedAt, domain: domain)
+        domainSavedAt = (try? index.domainState()?.position) ?? -1
     }
 
     /// The domain state at `head`: the saved one, then the events after it.
@@ -224,9 +227,10 @@ public final class EventStore: @unchecked Sendable {
         defer { condition.unlock() }
         guard !closed else { return }
         closed = true
-        if let data = try? JSONEncoder().encode(writer.domain) {
+        if writer.head != domainSavedAt, let data = try? JSONEncoder().encode(writer.domain) {
             try? writer.index.saveDomainState(position: writer.head, state: data)
         }
+        lock.release()
     }
 
     deinit { close() }
@@ -346,6 +350,7 @@ public final class EventStore: @unchecked Sendable {
         }
         if result.appended > 0, let data = try? JSONEncoder().encode(writer.domain) {
             try? writer.index.saveDomainState(position: writer.head, state: data)
+            domainSavedAt = writer.head
         }
         result.head = writer.head
         return result

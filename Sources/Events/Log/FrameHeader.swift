@@ -81,7 +81,7 @@ struct FrameHeader: Equatable {
         guard reader.u32() == payloadSize else { return .invalid("wrong frame header size") }
         guard reader.u32() == tag else { return .invalid("no HRFR tag") }
         guard reader.u16() == version else { return .invalid("unknown frame version") }
-        let stored = bytes.load(fromByteOffset: 88, as: UInt32.self).littleEndian
+        let stored = bytes.loadUnaligned(fromByteOffset: 88, as: UInt32.self).littleEndian
         let actual = crc32c(UnsafeRawBufferPointer(rebasing: bytes[8..<88]))
         guard stored == actual else { return .invalid("header checksum mismatch") }
         let flags = reader.u16()

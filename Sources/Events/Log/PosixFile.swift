@@ -105,7 +105,16 @@ final class WriterLock {
         try? WriterLock(path: path, wait: false)
     }
 
-    deinit { flock(file.fd, LOCK_UN) }
+    private var held = true
+
+    /// Lets go of the lock (also done when this is deallocated).
+    func release() {
+        guard held else { return }
+        held = false
+        flock(file.fd, LOCK_UN)
+    }
+
+    deinit { release() }
 }
 
 /// Files of a folder, sorted by name.
