@@ -57,6 +57,7 @@ struct Import: ParsableCommand {
             let result = try store.importLines(
                 options: options,
                 next: { try reader.next() },
+                ready: { reader.hasBufferedLine },
                 onReject: { rejection in
                     let original = rejection.text
                     let record: JSONValue = [
@@ -88,7 +89,9 @@ struct Append: ParsableCommand {
     @Option var type: String
     @Option(help: "The payload, a JSON object.") var data: String
     @Option(name: .customLong("occurred-at"), help: "RFC 3339 UTC; default: now.") var occurredAt: String?
-    @Option(name: .customLong("expected-version"), help: "-1: the stream must not exist; N: its last version must be N.")
+    @Option(
+        name: .customLong("expected-version"), parsing: .unconditional,
+        help: "-1: the stream must not exist; N: its last version must be N.")
     var expectedVersion: Int64?
     @Option(help: "The event's UUID (a retried id returns the original position).") var id: String?
     @Option(help: "Metadata, a JSON object (actor, correlationId, ...).") var metadata: String?

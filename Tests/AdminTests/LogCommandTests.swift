@@ -69,7 +69,7 @@ import Testing
 
             // importing the same history again changes nothing
             let files = try logFiles(of: first)
-            for file in [CLI.sampleHistory, exportFile] {
+            for file in [CLI.sampleHistory] {  // (re-importing an export: LogTests)
                 let repeated = try CLI.run(["--store", first.path, "import", file.path])
                 #expect(repeated.status == 0, "\(repeated.stderr)")
                 #expect(repeated.stdout.contains("imported 0 events (\(sample.count) already in the log, 0 rejected); head position \(sample.count)"))
@@ -128,6 +128,29 @@ import Testing
             }
             let verify = try CLI.run(["--store", store.path, "verify"])
             #expect(verify.status == 0, "\(verify.stderr)")
+
+            // with --skip-invalid: the valid line goes in, each rejected one is written with its reason
+            var mixed = Data()
+            for n in 0..<entries.count { mixed.append(try Data(contentsOf: dir.appendingPathComponent("invalid-\(n).jsonl"))) }
+            let fresh = #"{"stream":"community-skip-1","type":"CommunityRegistered","occurredAt":"2021-03-01T10:00:00Z","data":{"communityId":"skip-1","name":"Тестова громада","oblast":"UA-05","kind":"rural","settlements":2,"population":900,"council":{"name":"Тестова рада"}}}"#
+            mixed.append(Data((fresh + "\n").utf8))
+            let mixedFile = dir.appendingPathComponent("mixed.jsonl")
+            try mixed.write(to: mixedFile)
+            let rejects = dir.appendingPathComponent("rejects.jsonl")
+            let skipping = try CLI.run(["--store", store.path, "import", "--skip-invalid", rejects.path, mixedFile.path])
+            #expect(skipping.status == 1, "rejected lines must give exit status 1")
+            #expect(skipping.stdout.contains("imported 1 events (0 already in the log, \(entries.count) rejected)"), "\(skipping.stdout)")
+            let rejected = String(decoding: try Data(contentsOf: rejects), as: UTF8.self).split(separator: "\n")
+            #expect(rejected.count == entries.count)
+            for (n, record) in rejected.enumerated() {
+                let object = try JSONSerialization.jsonObject(with: Data(record.utf8)) as? [String: Any]
+                #expect(object?["line"] as? Int == n + 1)
+                #expect((object?["field"] as? String)?.isEmpty == false)
+                #expect((object?["reason"] as? String)?.isEmpty == false)
+            }
+            let head = try CLI.run(["--store", store.path, "read", "--from", "\(try CLI.sampleLines().count + 1)"])
+            #expect(head.stdoutLines.count == 1)
+            #expect(head.stdoutLines.first?.contains("community-skip-1") == true)
         }
     }
 

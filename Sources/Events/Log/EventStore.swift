@@ -270,12 +270,13 @@ public final class EventStore: @unchecked Sendable {
     }
 
     /// Imports JSON Lines from `next` (which returns one line at a time, without its newline,
-    /// or nil at the end). All or nothing unless `skipInvalid` or `commitEvery` say otherwise;
+    /// or nil at the end). `ready` says whether `next` can answer without waiting (a pipe): what
+    /// was read is committed or rejected before waiting for more. All or nothing unless `skipInvalid` or `commitEvery` say otherwise;
     /// `onCommit` is called with the head after each durable commit.
     /// - Throws: ``EventStoreError`` naming the line and field of the first rejected line (the
     ///   store is then unchanged), or an I/O error.
     public func importLines(
-        options: ImportOptions, next: @escaping () throws -> [UInt8]?,
+        options: ImportOptions, next: @escaping () throws -> [UInt8]?, ready: @escaping () -> Bool = { true },
         onReject: (LineRejection) throws -> Void = { _ in },
         onCommit: (Int64) -> Void = { _ in }
     ) throws -> ImportResult {
@@ -293,7 +294,7 @@ public final class EventStore: @unchecked Sendable {
         var inRequest = 0
         // Two stages on two cores: a thread reads and parses lines, this one checks, encodes,
         // hashes, compresses and writes them.
-        let pipeline = ParsePipeline(next: next, checkPayload: options.validate)
+        let pipeline = ParsePipeline(next: next, ready: ready, checkPayload: options.validate)
         defer { pipeline.cancel() }
         do {
             try writer.inSession {
@@ -379,10 +380,10 @@ final class ParsePipeline: @unchecked Sendable {
 
     /// Starts the parsing thread; `next` is called on it alone, and the thread has ended when
     /// `cancel` returns, so `next` is never used by two threads.
-    init(next: @escaping () throws -> [UInt8]?, checkPayload: Bool) {
+    init(next: @escaping () throws -> [UInt8]?, ready: @escaping () -> Bool, checkPayload: Bool) {
         self.checkPayload = checkPayload
-        let box = UncheckedBox(next)
-        let thread = Thread { [self] in self.run(box.value) }
+        let box = UncheckedBox((next, ready))
+        let thread = Thread { [self] in self.run(box.value.0, ready: box.value.1) }
         thread.stackSize = 1 << 22
         thread.start()
         waitStarted()
@@ -398,7 +399,7 @@ final class ParsePipeline: @unchecked Sendable {
         condition.unlock()
     }
 
-    private func run(_ next: () throws -> [UInt8]?) {
+    private func run(_ next: () throws -> [UInt8]?, ready: () -> Bool) {
         condition.lock()
         started = true
         condition.broadcast()
@@ -417,7 +418,7 @@ final class ParsePipeline: @unchecked Sendable {
                     return event
                 }
                 batch.append(Item(line: line, bytes: bytes, event: event))
-                if batch.count == batchSize {
+                if batch.count == batchSize || !ready() {
                     guard push(batch) else { break }
                     batch.removeAll(keepingCapacity: true)
                 }
@@ -458,12 +459,15 @@ final class ParsePipeline: @unchecked Sendable {
         return batch
     }
 
-    /// Stops the parsing thread and waits for it to end.
+    /// Stops the parsing thread. It ends at once unless it is blocked reading input that has not
+    /// arrived (a pipe after a rejected line): then it is left to end with its input, holding its
+    /// own references, and nothing it reads is used.
     func cancel() {
         condition.lock()
         cancelled = true
         condition.broadcast()
-        while !threadDone { condition.wait() }
+        let deadline = Date().addingTimeInterval(0.5)
+        while !threadDone && condition.wait(until: deadline) {}
         condition.unlock()
     }
 }

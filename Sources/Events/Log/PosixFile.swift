@@ -87,10 +87,18 @@ final class WriterLock {
     private let file: PosixFile
 
     /// Takes the lock; with `wait`, blocks until the holder lets go.
-    init(path: String, wait: Bool) throws(EventStoreError) {
+    /// Without `wait`, a lock held only briefly (a reader bringing the index up to date takes it
+    /// for a moment) is waited for up to `grace` seconds before giving up.
+    init(path: String, wait: Bool, grace: Double = 2) throws(EventStoreError) {
         file = try PosixFile(path: path, flags: O_RDWR | O_CREAT)
+        var waited = 0.0
         while flock(file.fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }
+            if errno == EWOULDBLOCK && waited < grace {
+                usleep(20_000)
+                waited += 0.02
+                continue
+            }
             if errno == EWOULDBLOCK {
                 throw EventStoreError(
                     .locked,
@@ -102,7 +110,7 @@ final class WriterLock {
 
     /// Tries to take the lock without waiting; `nil` when another process holds it.
     static func tryTake(path: String) -> WriterLock? {
-        try? WriterLock(path: path, wait: false)
+        try? WriterLock(path: path, wait: false, grace: 0)
     }
 
     private var held = true

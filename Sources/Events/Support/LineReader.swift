@@ -32,6 +32,9 @@ public final class LineReader {
 
     deinit { if ownsFD { close(fd) } }
 
+    /// Whether `next()` can answer without waiting for more input.
+    public var hasBufferedLine: Bool { eof || buffer[start...].contains(0x0A) }
+
     /// The next line without its newline (a trailing `\r` is kept), or nil at the end.
     public func next() throws -> [UInt8]? {
         while true {
