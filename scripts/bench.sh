@@ -90,7 +90,11 @@ swift build "${BUILD[@]}" --product admin >&2 || { warn "the release build faile
 BIN=$(swift build "${BUILD[@]}" --show-bin-path)/admin
 [ -x "$BIN" ] || { warn "no admin binary at $BIN"; exit 1; }
 "$BIN" help >"$STEPS/help.txt" 2>&1 || "$BIN" --help >"$STEPS/help.txt" 2>&1 || true
-has_command() { grep -Eq "^[[:space:]]+$1([[:space:]]|$)" "$STEPS/help.txt"; }
+# a subcommand admin lists in its help, or answers `--help` for (hidden ones too)
+has_command() {
+    grep -Eq "^[[:space:]]+$1([[:space:]]|$)" "$STEPS/help.txt" ||
+        "$BIN" "$1" --help 2>&1 | grep -Eq "^USAGE: [^ ]*admin $1( |$)"
+}
 
 # --- generate -------------------------------------------------------------------------------
 EVENTS=$OUT/events-$N-seed$SEED.jsonl

@@ -130,6 +130,9 @@ def main():
         if name not in ("sqlite-table", "eventsourcing", "postgres-table", "zstd-cli"):
             row(name, peer_fig(name, "append_eps"), peer_fig(name, "replay_eps"), peer_fig(name, "bytes"))
     out.append("")
+    out.append("hromada: append = admin import, replay = admin verify (checksums + hash chain),")
+    out.append("         bytes = du -sb of the store right after the import.")
+    out.append("")
     out.append("This project, further:")
     out.append(f"  rebuild (all read models)   {reb.show():>13} ev/s")
     rss_text = f"{rss.value / 1048576:,.1f} MB" if rss.ok() else "n/a"

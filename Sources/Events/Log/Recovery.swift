@@ -202,6 +202,7 @@ struct Recovery {
         if !segments.isEmpty {
             for k in stride(from: segments.count - 1, to: pendingStartSegment, by: -1) {
                 report.cutBytes += (try? PosixFile(path: segments[k].path, flags: O_RDONLY).size) ?? 0
+                report.cutReason = report.cutReason ?? "segments after the last committed frame"
                 try removeSegment(segments[k].path)
             }
             let file = try PosixFile(path: segments[pendingStartSegment].path, flags: O_RDWR)
@@ -214,6 +215,8 @@ struct Recovery {
             }
             if pendingStartOffset <= SegmentHeader.size && pendingStartSegment > 0 {
                 // an empty segment at the end: keep it only when it is the first
+                report.cutBytes += pendingStartOffset
+                report.cutReason = report.cutReason ?? "an empty segment from an interrupted roll"
                 try removeSegment(segments[pendingStartSegment].path)
                 let prev = segments[pendingStartSegment - 1]
                 tail.segmentFirst = prev.first
