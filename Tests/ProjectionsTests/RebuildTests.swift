@@ -137,7 +137,7 @@ import Testing
         let folder = try TemporaryFolder()
         let store = try folder.store()
         try store.rebuild(source: InMemoryEventSource(events: Fixtures.sample))
-        try store.copy(toPath: folder.path + "/copy.sqlite")
+        try store.copy(to: folder.path + "/copy.sqlite")
         let copy = try folder.store(name: "copy.sqlite")
         #expect(try allDumps(copy) == allDumps(store))
         #expect(try allAnswers(copy) == allAnswers(store))

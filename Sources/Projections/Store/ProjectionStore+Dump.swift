@@ -30,14 +30,4 @@ extension ProjectionStore {
             }
         }
     }
-
-    /// Writes a consistent copy of the whole file (all projections and the bookkeeping) to
-    /// `path`, which must not exist: `VACUUM INTO`, for snapshots.
-    public func copy(toPath path: String) throws {
-        try storage("cannot copy the projections file to \(path)") {
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "VACUUM INTO ?", arguments: [path])
-            }
-        }
-    }
 }

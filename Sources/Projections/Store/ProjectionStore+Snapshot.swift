@@ -12,6 +12,7 @@ extension ProjectionStore {
     /// - Parameter path: the file to create; it must not exist yet.
     /// - Returns: each projection's bookkeeping as the copy holds it (read back from the copy).
     /// - Throws: a ``ProjectionError`` `.storage` when the copy cannot be written.
+    @discardableResult
     public func copy(to path: String) throws -> [ProjectionStatus] {
         try storage("cannot copy the read models to \(path)") {
             try pool.unsafeRead { db in
