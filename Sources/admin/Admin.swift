@@ -37,7 +37,7 @@ struct Admin: AsyncParsableCommand {
             The store is --store DIR, or $HROMADA_STORE, or ./store.
             """,
         subcommands: [
-            Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Stats.self,
+            Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self,
             Generate.self, History.self, Snapshot.self, State.self,
         ] + Admin.projectionCommands + Admin.benchCommands
     )

@@ -8,10 +8,10 @@ struct History: ParsableCommand {
         commandName: "history",
         abstract: "The audit trail of one stream: every event with who (metadata.actor), when, and what changed.",
         discussion: """
-            Amendments (SubmissionAmended, PracticeRevised) show each field's value before and after;
-            other events a short summary (a juror's total and the previous one on a re-score, a
-            retracted total, a withdrawal's reason, a deadline's old and new date, ...).
-            --json prints {"stream", "events": [{"position", "version", "type", "recordedAt",
+            Amendments (SubmissionAmended, PracticeRevised) show each field's value before and after; \
+            other events a short summary (a juror's total and the previous one on a re-score, a \
+            retracted total, a withdrawal's reason, a deadline's old and new date, ...). \
+            --json prints {"stream", "events": [{"position", "version", "type", "recordedAt", \
             "occurredAt", "actor", "changes": [{"field", "before", "after"}], "summary", "details"}]}.
             """)
     @OptionGroup var global: GlobalOptions

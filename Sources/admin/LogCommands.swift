@@ -51,8 +51,13 @@ struct Import: ParsableCommand {
             options.commitEvery = commitEvery
             var rejectOut: FileHandle?
             if let rejects {
-                FileManager.default.createFile(atPath: rejects, contents: nil)
-                rejectOut = FileHandle(forWritingAtPath: rejects)
+                guard FileManager.default.createFile(atPath: rejects, contents: nil),
+                    let handle = FileHandle(forWritingAtPath: rejects)
+                else {
+                    printError("error: cannot create the rejects file \(rejects)")
+                    throw ExitCode(64)
+                }
+                rejectOut = handle
             }
             let result = try store.importLines(
                 options: options,

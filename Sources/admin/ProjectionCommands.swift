@@ -158,7 +158,8 @@ struct WorkersCommand: AsyncParsableCommand {
 
 /// Options every query shares.
 struct QueryOptions: ParsableArguments {
-    @Flag(help: "Print JSON (spec section 6).") var json = false
+    @Flag(help: "Print JSON (shapes in docs/READ-MODELS.md), stamped with the position and recordedAt it reflects.")
+    var json = false
     @Option(help: "Answer as of recorded time T: a date (its end, UTC), a date-time, or position:N.")
     var at: String?
     @Option(help: "Where snapshots are looked for (time travel).") var snapshots: String = "./snapshots"
@@ -206,7 +207,7 @@ struct LeaderboardQuery: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "leaderboard", abstract: "A competition's leaderboard per theme.")
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: QueryOptions
-    @Option var competition: String
+    @Option(help: "The competition's id, e.g. bp-2020.") var competition: String
     @Option(help: "One theme's code (default: every theme).") var theme: String?
     @Option(help: "Only communities of this kind: urban, settlement, rural.") var kind: String?
 
@@ -265,12 +266,12 @@ struct CatalogQuery: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @OptionGroup var options: QueryOptions
     @Argument(help: "Words to search for.") var text: [String] = []
-    @Option var sector: String?
-    @Option var direction: String?
-    @Option var form: String?
-    @Option var oblast: String?
-    @Option var community: String?
-    @Option var limit: Int = 20
+    @Option(help: "Only practices of this sector (e.g. governance, education).") var sector: String?
+    @Option(help: "Only practices of this direction (budget-process, administrative-services, strategic-planning).") var direction: String?
+    @Option(help: "Only practices with this participation form (informing, consultation, dialogue, active-involvement).") var form: String?
+    @Option(help: "Only practices of communities in this oblast (ISO 3166-2 code, e.g. UA-53).") var oblast: String?
+    @Option(help: "Only practices of this community (its id).") var community: String?
+    @Option(help: "How many hits to show (1...10000); the total is counted in full.") var limit: Int = 20
 
     func validate() throws {
         if limit < 1 || limit > 10_000 { throw ValidationError("--limit must be 1...10000") }

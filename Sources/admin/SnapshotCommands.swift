@@ -10,8 +10,8 @@ struct Snapshot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Snapshots of the read models: consistent, compressed copies at one log position.",
         discussion: """
-            Snapshots live in --snapshots DIR (default ./snapshots), one folder each:
-            <position>-<recordedAt>/manifest.json and projections.sqlite.zst. Time travel (--at) starts
+            Snapshots live in --snapshots DIR (default ./snapshots), one folder each: \
+            <position>-<recordedAt>/manifest.json and projections.sqlite.zst. Time travel (--at) starts \
             from the newest usable one at or before T.
             """,
         subcommands: [

@@ -10,9 +10,9 @@ struct State: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reconstruct every read model as of T into DIR; print what it used and the state's digest.",
         discussion: """
-            The state is rebuilt beside the live read models (never touching them): from the newest
-            usable snapshot at or before T, then the events after it up to T. DIR receives one canonical
-            JSON file per answer and SHA256SUMS; the digest is the SHA-256 of SHA256SUMS, the same for
+            The state is rebuilt beside the live read models (never touching them): from the newest \
+            usable snapshot at or before T, then the events after it up to T. DIR receives one canonical \
+            JSON file per answer and SHA256SUMS; the digest is the SHA-256 of SHA256SUMS, the same for \
             the same history and T on any machine.
             """)
     @OptionGroup var global: GlobalOptions
