@@ -4,12 +4,20 @@ import Events
 import Foundation
 
 struct Init: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create an empty store (idempotent).")
+    static let configuration = CommandConfiguration(
+        abstract: "Create an empty store (idempotent); on an existing one, recover its tail and bring its index up to date.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         do {
             try global.layout.initialize()
+            // Opening the store as its writer recovers the log's tail and brings the index up to
+            // date (rebuilding it when it is missing or of an older schema). A writer that has it
+            // open already has done that.
+            do {
+                let store = try EventStore(layout: global.layout, options: global.storeOptions(wait: false))
+                store.close()
+            } catch let e as EventStoreError where e.code == .locked {}
             print("store ready at \(global.layout.root)")
         } catch { throw fail(error) }
     }

@@ -361,119 +361,53 @@ public final class EventStore: @unchecked Sendable {
 /// The first stage of an import: a thread that reads lines and parses them into events, a few
 /// batches ahead of the writer.
 final class ParsePipeline: @unchecked Sendable {
-    // @unchecked: `batches`, `finished`, `failure` and `cancelled` are touched only with
-    // `condition` locked; `next` is called by the parsing thread alone.
+    // @unchecked: `lines.value` is written by the parsing thread before it ends and read by the
+    // consumer only after `nextBatch` has returned nil (the queue's lock orders the two).
     struct Item {
         var line: Int
         var bytes: [UInt8]
         var event: Result<ProposedEvent, Rejection>
     }
 
-    private let condition = NSCondition()
-    private var batches: [[Item]] = []
-    private var finished = false
-    private var cancelled = false
-    private var failure: (any Error)?
-    private(set) var lineCount = 0
-    private let maxQueued = 4
-    private let batchSize = 512
+    private static let batchSize = 512
+    private let prefetch: Prefetch<[Item]>
+    private let lines = LineCount()
+    private final class LineCount { var value = 0 }
 
-    /// Starts the parsing thread; `next` is called on it alone, and the thread has ended when
-    /// `cancel` returns, so `next` is never used by two threads.
+    /// Starts the parsing thread; `next` is called on it alone, and the thread has ended (or
+    /// been abandoned to its blocked input) when `cancel` returns, so `next` is never used by two
+    /// threads.
     init(next: @escaping () throws -> [UInt8]?, ready: @escaping () -> Bool, checkPayload: Bool) {
-        self.checkPayload = checkPayload
-        let box = UncheckedBox((next, ready))
-        let thread = Thread { [self] in self.run(box.value.0, ready: box.value.1) }
-        thread.stackSize = 1 << 22
-        thread.start()
-        waitStarted()
-    }
-
-    private var started = false
-    private var threadDone = false
-    private let checkPayload: Bool
-
-    private func waitStarted() {
-        condition.lock()
-        while !started { condition.wait() }
-        condition.unlock()
-    }
-
-    private func run(_ next: () throws -> [UInt8]?, ready: () -> Bool) {
-        condition.lock()
-        started = true
-        condition.broadcast()
-        condition.unlock()
-        var batch: [Item] = []
-        batch.reserveCapacity(batchSize)
-        var line = 0
-        do {
+        let lines = self.lines
+        prefetch = Prefetch(maxQueued: 4) { emit in
+            var batch: [Item] = []
+            batch.reserveCapacity(Self.batchSize)
+            var line = 0
+            defer { lines.value = line }
             while let bytes = try next() {
                 line += 1
                 if bytes.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-                let check = checkPayload
                 let event = Result { () throws(Rejection) -> ProposedEvent in
                     var event = try EventCodec.decodeProposed(line: bytes)
-                    event.encodePayload(checkPayload: check)
+                    event.encodePayload(checkPayload: checkPayload)
                     return event
                 }
                 batch.append(Item(line: line, bytes: bytes, event: event))
-                if batch.count == batchSize || !ready() {
-                    guard push(batch) else { break }
+                if batch.count == Self.batchSize || !ready() {
+                    guard emit(batch) else { return }
                     batch.removeAll(keepingCapacity: true)
                 }
             }
-            if !batch.isEmpty { _ = push(batch) }
-        } catch {
-            condition.lock()
-            failure = error
-            condition.unlock()
+            if !batch.isEmpty { _ = emit(batch) }
         }
-        condition.lock()
-        lineCount = line
-        finished = true
-        threadDone = true
-        condition.broadcast()
-        condition.unlock()
     }
 
-    private func push(_ batch: [Item]) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        while batches.count >= maxQueued && !cancelled { condition.wait() }
-        if cancelled { return false }
-        batches.append(batch)
-        condition.broadcast()
-        return true
-    }
+    /// How many lines were read (blank ones included); final once `nextBatch` returned nil.
+    var lineCount: Int { lines.value }
 
     /// The next batch, or nil at the end of the input.
-    func nextBatch() throws -> [Item]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while batches.isEmpty && !finished { condition.wait() }
-        if let failure { throw failure }
-        if batches.isEmpty { return nil }
-        let batch = batches.removeFirst()
-        condition.broadcast()
-        return batch
-    }
+    func nextBatch() throws -> [Item]? { try prefetch.next() }
 
-    /// Stops the parsing thread. It ends at once unless it is blocked reading input that has not
-    /// arrived (a pipe after a rejected line): then it is left to end with its input, holding its
-    /// own references, and nothing it reads is used.
-    func cancel() {
-        condition.lock()
-        cancelled = true
-        condition.broadcast()
-        let deadline = Date().addingTimeInterval(0.5)
-        while !threadDone && condition.wait(until: deadline) {}
-        condition.unlock()
-    }
-}
-
-/// Carries a non-Sendable value to another thread whose lifetime the caller bounds.
-struct UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
+    /// Stops the parsing thread (see ``Prefetch/cancel(grace:)``).
+    func cancel() { prefetch.cancel() }
 }

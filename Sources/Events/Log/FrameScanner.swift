@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 
 /// Reads the frames of one segment file in order, checking each header and body checksum.
 /// A short or invalid frame stops the scan with its offset and the reason.
@@ -97,10 +98,10 @@ enum ChainCheck {
             var seen = 0
             var expectedPrefix: [UInt8] = []
             while start < buffer.count {
-                guard let newline = UnsafeBufferPointer(rebasing: buffer[start...]).firstIndex(of: 0x0A) else {
+                guard let found = memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start) else {
                     throw Failure(position: position, reason: "the last line of a frame has no newline")
                 }
-                let end = start + newline
+                let end = buffer.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
                 let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
                 // the line must start with {"position":<position>, and end with }
                 expectedPrefix.removeAll(keepingCapacity: true)

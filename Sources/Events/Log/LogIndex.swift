@@ -2,10 +2,14 @@ import Foundation
 import GRDB
 
 /// The indexes of the log, in `<store>/index.sqlite`: frames (to seek by position and by
-/// recordedAt), events (to find an id, to read a stream), streams (their last version), and the
-/// domain state the business rules need. The log is the only source of truth: this file is
-/// rebuilt from it when it is missing, damaged or behind, so it is written with
-/// `synchronous=NORMAL` and never fsynced on its own.
+/// recordedAt), event ids (to find an id: idempotent appends), stream events (to read a stream),
+/// streams (their last version), and the domain state the business rules need (zstd-compressed
+/// JSON). The log is the only source of truth: this file is rebuilt from it when it is missing,
+/// damaged, of another schema version, or behind, so it is written with `synchronous=NORMAL` and
+/// never fsynced on its own.
+///
+/// Kept small: the per-event tables are `WITHOUT ROWID` B-trees holding only their key and a
+/// position (no row table beside the indexes), and a stream's name is stored once.
 final class LogIndex {
     let queue: DatabaseQueue
     let path: String
@@ -24,7 +28,7 @@ final class LogIndex {
         var lastPosition: Int64 { firstPosition + count - 1 }
     }
 
-    static let schemaVersion = 1
+    static let schemaVersion = 2
 
     init(path: String, readOnly: Bool) throws {
         self.path = path
@@ -39,11 +43,35 @@ final class LogIndex {
             }
         }
         queue = try DatabaseQueue(path: path, configuration: config)
-        if !readOnly { try migrate() }
+        if readOnly {
+            try checkSchema()
+        } else {
+            try migrate()
+        }
     }
 
+    /// The schema version the file holds (nil for a new, empty file).
+    private func storedSchema(_ db: Database) throws -> Int? {
+        guard try db.tableExists("meta") else { return nil }
+        return try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'")
+    }
+
+    private func checkSchema() throws {
+        let stored = try queue.read { db in try storedSchema(db) }
+        if let stored, stored != Self.schemaVersion {
+            throw EventStoreError(
+                .io,
+                "the index \(path) has schema version \(stored), this build reads \(Self.schemaVersion): any writing command (admin init) rebuilds it from the log")
+        }
+    }
+
+    /// Creates the tables; a file of another schema version is refused (the writer then deletes
+    /// it and rebuilds the index from the log).
     private func migrate() throws {
         try queue.write { db in
+            if let stored = try storedSchema(db), stored != Self.schemaVersion {
+                throw EventStoreError(.io, "the index \(path) has schema version \(stored), not \(Self.schemaVersion)")
+            }
             try db.execute(sql: """
                 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS frames(
@@ -52,11 +80,11 @@ final class LogIndex {
                     last_recorded INTEGER NOT NULL, last_hash BLOB NOT NULL, raw_length INTEGER NOT NULL);
                 CREATE INDEX IF NOT EXISTS frames_by_time ON frames(last_recorded);
                 CREATE TABLE IF NOT EXISTS streams(
-                    stream_id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, last_version INTEGER NOT NULL);
-                CREATE TABLE IF NOT EXISTS events(
-                    position INTEGER PRIMARY KEY, stream_id INTEGER NOT NULL, version INTEGER NOT NULL, id BLOB NOT NULL);
-                CREATE UNIQUE INDEX IF NOT EXISTS events_by_id ON events(id);
-                CREATE UNIQUE INDEX IF NOT EXISTS events_by_stream ON events(stream_id, version);
+                    name TEXT PRIMARY KEY, stream_id INTEGER NOT NULL, last_version INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS event_ids(id BLOB PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS stream_events(
+                    stream_id INTEGER NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL,
+                    PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
                 CREATE TABLE IF NOT EXISTS domain_state(one INTEGER PRIMARY KEY CHECK (one = 1), position INTEGER NOT NULL, state BLOB NOT NULL);
                 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', \(Self.schemaVersion));
                 """)
@@ -66,7 +94,7 @@ final class LogIndex {
     /// Deletes every row: the index is about to be rebuilt from the log.
     func reset() throws {
         try queue.write { db in
-            try db.execute(sql: "DELETE FROM frames; DELETE FROM streams; DELETE FROM events; DELETE FROM domain_state;")
+            try db.execute(sql: "DELETE FROM frames; DELETE FROM streams; DELETE FROM event_ids; DELETE FROM stream_events; DELETE FROM domain_state;")
         }
     }
 
@@ -123,7 +151,7 @@ final class LogIndex {
 
     func position(ofID id: UUID) throws -> Int64? {
         try queue.read { db in
-            try Int64.fetchOne(db, sql: "SELECT position FROM events WHERE id = ?", arguments: [Self.blob(id)])
+            try Int64.fetchOne(db, sql: "SELECT position FROM event_ids WHERE id = ?", arguments: [Self.blob(id)])
         }
     }
 
@@ -140,7 +168,7 @@ final class LogIndex {
             try Int64.fetchAll(
                 db,
                 sql: """
-                    SELECT e.position FROM events e JOIN streams s ON s.stream_id = e.stream_id
+                    SELECT e.position FROM stream_events e JOIN streams s ON s.stream_id = e.stream_id
                     WHERE s.name = ? AND e.version >= ? ORDER BY e.version
                     """, arguments: [name, fromVersion])
         }
@@ -149,7 +177,7 @@ final class LogIndex {
     func counts() throws -> (events: Int64, streams: Int64, frames: Int64, rawBytes: Int64) {
         try queue.read { db in
             (
-                try Int64.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0,
+                try Int64.fetchOne(db, sql: "SELECT coalesce(max(first_position + count - 1), 0) FROM frames") ?? 0,
                 try Int64.fetchOne(db, sql: "SELECT count(*) FROM streams") ?? 0,
                 try Int64.fetchOne(db, sql: "SELECT count(*) FROM frames") ?? 0,
                 try Int64.fetchOne(db, sql: "SELECT coalesce(sum(raw_length), 0) FROM frames") ?? 0
@@ -157,17 +185,22 @@ final class LogIndex {
         }
     }
 
+    /// The saved domain state (its JSON) and the position it reflects; nil when none is saved
+    /// or it does not decompress (it is then folded again from the log).
     func domainState() throws -> (position: Int64, state: Data)? {
-        try queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT position, state FROM domain_state WHERE one = 1").map { ($0[0], $0[1]) }
+        let row = try queue.read { db in
+            try Row.fetchOne(db, sql: "SELECT position, state FROM domain_state WHERE one = 1").map { ($0[0] as Int64, $0[1] as Data) }
         }
+        guard let row, let json = ZstdDecompressor.decompressFrame(row.1) else { return nil }
+        return (row.0, json)
     }
 
     func saveDomainState(position: Int64, state: Data) throws {
+        let compressed = try state.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) }
         try queue.write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO domain_state(one, position, state) VALUES (1, ?, ?)",
-                arguments: [position, state])
+                arguments: [position, Data(compressed)])
         }
     }
 
@@ -186,17 +219,19 @@ extension LogIndex {
             frame.firstPosition, frame.count, frame.segment, frame.offset, frame.length, frame.firstRecordedAt,
             frame.lastRecordedAt, Data(frame.lastHash), frame.rawLength,
         ])
-        let insertEvent = try db.cachedStatement(sql: "INSERT INTO events(position, stream_id, version, id) VALUES (?,?,?,?)")
+        let insertID = try db.cachedStatement(sql: "INSERT INTO event_ids(id, position) VALUES (?,?)")
+        let insertStreamEvent = try db.cachedStatement(sql: "INSERT INTO stream_events(stream_id, version, position) VALUES (?,?,?)")
         let upsertStream = try db.cachedStatement(
-            sql: "INSERT INTO streams(stream_id, name, last_version) VALUES (?,?,?) ON CONFLICT(stream_id) DO UPDATE SET last_version = excluded.last_version")
+            sql: "INSERT INTO streams(name, stream_id, last_version) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version")
         var touched: [String: Int64] = [:]
         for row in rows {
             guard let entry = streams[row.stream] else { continue }
-            try insertEvent.execute(arguments: [row.position, entry.id, row.version, blob(row.id)])
+            try insertID.execute(arguments: [blob(row.id), row.position])
+            try insertStreamEvent.execute(arguments: [entry.id, row.version, row.position])
             touched[row.stream] = row.version
         }
         for (name, version) in touched {
-            try upsertStream.execute(arguments: [streams[name]!.id, name, version])
+            try upsertStream.execute(arguments: [name, streams[name]!.id, version])
         }
     }
 }

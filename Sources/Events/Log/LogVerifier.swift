@@ -53,62 +53,88 @@ public struct LogVerifier: Sendable {
             return r
         }
 
-        for (n, seg) in segments.enumerated() {
-            let file = try PosixFile(path: seg.path, flags: O_RDONLY)
-            var scanner = try FrameScanner(file: file, segmentFirst: seg.first)
-            guard let header = try scanner.segmentHeader() else {
-                return fail(seg.path, 0, expected, "the segment header is invalid")
+        // One thread reads, checks and decompresses frames a few ahead; this one hashes.
+        enum Scanned {
+            case segment(index: Int, path: String, first: Int64, header: SegmentHeader?)
+            case step(FrameScanner.Step, fileSize: Int)
+        }
+        let scan = Prefetch<Scanned>(maxQueued: 8) { emit in
+            for (n, seg) in segments.enumerated() {
+                let file = try PosixFile(path: seg.path, flags: O_RDONLY)
+                var scanner = try FrameScanner(file: file, segmentFirst: seg.first)
+                guard emit(.segment(index: n, path: seg.path, first: seg.first, header: try scanner.segmentHeader()))
+                else { return }
+                while true {
+                    let step = try scanner.next()
+                    guard emit(.step(step, fileSize: scanner.fileSize)) else { return }
+                    guard case .frame = step else { break }
+                }
             }
-            guard header.firstPosition == expected, seg.first == expected else {
-                return fail(seg.path, 0, expected, "the segment starts at position \(header.firstPosition), expected \(expected)")
+        }
+        defer { scan.cancel() }
+
+        var path = ""
+        var isLastSegment = false
+        while let item = try scan.next() {
+            let step: FrameScanner.Step
+            let fileSize: Int
+            switch item {
+            case .segment(let n, let segmentPath, let first, let header):
+                path = segmentPath
+                isLastSegment = n == segments.count - 1
+                guard let header else { return fail(path, 0, expected, "the segment header is invalid") }
+                guard header.firstPosition == expected, first == expected else {
+                    return fail(path, 0, expected, "the segment starts at position \(header.firstPosition), expected \(expected)")
+                }
+                guard header.previousHash == (previous ?? [UInt8](repeating: 0, count: 32)) else {
+                    return fail(path, 0, expected, "the segment's previous hash does not continue the chain")
+                }
+                continue
+            case .step(let s, let size):
+                step = s
+                fileSize = size
             }
-            guard header.previousHash == (previous ?? [UInt8](repeating: 0, count: 32)) else {
-                return fail(seg.path, 0, expected, "the segment's previous hash does not continue the chain")
-            }
-            while true {
-                let step = try scanner.next()
-                guard case .frame(let frame) = step else {
-                    if case .bad(let offset, let reason, let truncated) = step {
-                        if truncated && n == segments.count - 1 {
-                            report.uncommittedTailBytes = scanner.fileSize - offset
-                            break
-                        }
-                        return fail(seg.path, offset, expected, reason)
+            guard case .frame(let frame) = step else {
+                if case .bad(let offset, let reason, let truncated) = step {
+                    if truncated && isLastSegment {
+                        report.uncommittedTailBytes = fileSize - offset
+                        continue
                     }
-                    break
+                    return fail(path, offset, expected, reason)
                 }
-                let h = frame.header
-                guard h.firstPosition == expected else {
-                    return fail(seg.path, frame.offset, expected, "frame starts at position \(h.firstPosition), expected \(expected)")
-                }
-                guard h.firstRecordedAt >= lastRecorded, h.lastRecordedAt >= h.firstRecordedAt else {
-                    return fail(seg.path, frame.offset, expected, "recordedAt decreases")
-                }
-                do {
-                    previous = try ChainCheck.check(
-                        body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: previous
-                    ) { position, _, digest in
-                        if let expectBytes, report.expectedFoundAt == nil, digest == expectBytes {
-                            report.expectedFoundAt = position
-                        }
-                    }
-                } catch let failure as ChainCheck.Failure {
-                    return fail(seg.path, frame.offset, failure.position, failure.reason)
-                }
-                guard previous == h.lastHash else {
-                    return fail(
-                        seg.path, frame.offset, h.firstPosition,
-                        "hash chain broken: the events' bytes do not give the hash the frame header records (an altered event, or an altered header)")
-                }
-                lastRecorded = h.lastRecordedAt
-                expected = h.lastPosition + 1
-                report.frames += 1
-                if h.isCommit {
-                    committedHash = previous
-                    committedPosition = h.lastPosition
-                }
-                progress?(h.lastPosition)
+                continue
             }
+            let h = frame.header
+            guard h.firstPosition == expected else {
+                return fail(path, frame.offset, expected, "frame starts at position \(h.firstPosition), expected \(expected)")
+            }
+            guard h.firstRecordedAt >= lastRecorded, h.lastRecordedAt >= h.firstRecordedAt else {
+                return fail(path, frame.offset, expected, "recordedAt decreases")
+            }
+            do {
+                previous = try ChainCheck.check(
+                    body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: previous
+                ) { position, _, digest in
+                    if let expectBytes, report.expectedFoundAt == nil, digest == expectBytes {
+                        report.expectedFoundAt = position
+                    }
+                }
+            } catch let failure as ChainCheck.Failure {
+                return fail(path, frame.offset, failure.position, failure.reason)
+            }
+            guard previous == h.lastHash else {
+                return fail(
+                    path, frame.offset, h.firstPosition,
+                    "hash chain broken: the events' bytes do not give the hash the frame header records (an altered event, or an altered header)")
+            }
+            lastRecorded = h.lastRecordedAt
+            expected = h.lastPosition + 1
+            report.frames += 1
+            if h.isCommit {
+                committedHash = previous
+                committedPosition = h.lastPosition
+            }
+            progress?(h.lastPosition)
         }
         report.events = committedPosition
         report.headPosition = committedPosition

@@ -276,7 +276,7 @@ final class LogWriter {
         if let p = pendingIDs[id] { return p }
         return try withDatabase { db in
             try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT position FROM events WHERE id = ?"), arguments: [LogIndex.blob(id)])
+                db.cachedStatement(sql: "SELECT position FROM event_ids WHERE id = ?"), arguments: [LogIndex.blob(id)])
         }
     }
 

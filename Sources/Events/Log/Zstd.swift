@@ -1,4 +1,5 @@
 import CZstd
+import Foundation
 
 /// The compressor layer: one zstd frame per log frame, through the system's libzstd.
 /// A `ZstdCompressor` reuses its context and is used by one thread at a time.
@@ -45,6 +46,19 @@ final class ZstdDecompressor {
             ZSTD_decompressDCtx(context, out.baseAddress, size, input.baseAddress, input.count)
         }
         return ZSTD_isError(got) == 0 && got == size
+    }
+}
+
+extension ZstdDecompressor {
+    /// The content of one whole zstd frame that records its size; nil when it is not one.
+    static func decompressFrame(_ data: Data) -> Data? {
+        data.withUnsafeBytes { raw -> Data? in
+            let size = ZSTD_getFrameContentSize(raw.baseAddress, raw.count)
+            guard size != ZSTD_CONTENTSIZE_ERROR, size != ZSTD_CONTENTSIZE_UNKNOWN, size < 1 << 32 else { return nil }
+            var out: [UInt8] = []
+            guard ZstdDecompressor().decompress(raw, size: Int(size), into: &out) else { return nil }
+            return Data(out)
+        }
     }
 }
 
