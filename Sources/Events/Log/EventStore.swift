@@ -9,7 +9,7 @@ public struct EventStoreOptions: Sendable {
     public var segmentSize = 64 << 20
     /// A frame is closed once its uncompressed lines reach this many bytes.
     public var frameBytes = 1 << 20
-    public var compressionLevel: Int32 = 3
+    public var compressionLevel: Int32 = 7
     /// Wait for another writer to finish instead of failing at once.
     public var waitForLock = false
     /// The store's clock for `recordedAt` (injected so that tests never depend on the time).

@@ -22,16 +22,29 @@ extension ProjectionStore {
         return try storage("cannot read back the copy \(path)") {
             let copy = try DatabaseQueue(path: path)
             defer { try? copy.close() }
-            let records = try copy.write { db -> [ProjectionRecord] in
-                for p in projections {
-                    try Self.dropTables(db, p, .rebuild(generation: 0))
-                }
-                try db.execute(
-                    sql: "UPDATE projections SET state = ?, rebuildPosition = NULL WHERE state = ?",
-                    arguments: [ProjectionState.running.rawValue, ProjectionState.rebuilding.rawValue])
-                return try ProjectionRecord.fetchAll(db)
+            // Tables of a rebuild running beside the live ones are left out: dropped from the
+            // copy, which is then compacted. Without them the copy is final as VACUUM INTO wrote it.
+            let leftovers = try copy.read { db in
+                try projections.flatMap { p in
+                    try p.tableNames.filter { base in
+                        try db.tableExists(base + ProjectionTables.rebuildSuffix)
+                    }
+                }.count + (try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM projections WHERE state = ?",
+                    arguments: [ProjectionState.rebuilding.rawValue]) ?? 0)
             }
-            try copy.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+            if leftovers > 0 {
+                try copy.write { db in
+                    for p in projections {
+                        try Self.dropTables(db, p, .rebuild(generation: 0))
+                    }
+                    try db.execute(
+                        sql: "UPDATE projections SET state = ?, rebuildPosition = NULL WHERE state = ?",
+                        arguments: [ProjectionState.running.rawValue, ProjectionState.rebuilding.rawValue])
+                }
+                try copy.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+            }
+            let records = try copy.read { db in try ProjectionRecord.fetchAll(db) }
             return records.map { r in
                 ProjectionStatus(
                     name: r.name,
