@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 "CZstd", "CCRC32C",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -16,14 +16,20 @@ public struct ProposedEvent: Sendable, Hashable {
     /// Present when the line came from an export: the position, version and hash it had there,
     /// which the store checks it reproduces.
     public var exported: Exported?
-    /// The canonical bytes of `data` and `metadata`, when already computed (an import encodes
-    /// them on its parsing thread); they must equal `JSONValue.writeObject` of the fields.
+    /// The parts of the stored line that do not depend on the store, when already computed (an
+    /// import encodes them on its parsing thread); they must equal what
+    /// ``EventCodec/encodeLine(position:id:stream:version:type:occurredAt:recordedAt:data:metadata:encoded:previousHash:into:)``
+    /// writes for these fields.
     public var encodedPayload: EncodedPayload?
 
-    /// Canonical bytes computed ahead of the writer.
+    /// Canonical bytes computed ahead of the writer: `bytes[..<streamEnd]` is the stream as a
+    /// JSON string, `bytes[streamEnd..<middleEnd]` runs from `,"type":` to the opening quote of
+    /// recordedAt's value, and `bytes[middleEnd...]` from the closing quote of recordedAt through
+    /// data and metadata to the line's closing brace.
     public struct EncodedPayload: Sendable, Hashable {
-        public var data: [UInt8]
-        public var metadata: [UInt8]
+        public var bytes: [UInt8]
+        public var streamEnd: Int
+        public var middleEnd: Int
         /// The catalog's payload checks ran (``EventCatalog/validatePayload(type:data:)``).
         public var payloadChecked: Bool
         /// What they found, if anything (reported after the id's idempotency check).
@@ -36,11 +42,23 @@ public struct ProposedEvent: Sendable, Hashable {
         if checkPayload {
             do { try EventCatalog.validatePayload(type: type, data: data) } catch { rejection = error }
         }
-        var d: [UInt8] = []
-        JSONValue.writeObject(data, into: &d)
-        var m: [UInt8] = []
-        JSONValue.writeObject(metadata, into: &m)
-        encodedPayload = EncodedPayload(data: d, metadata: m, payloadChecked: checkPayload, payloadRejection: rejection)
+        var bytes: [UInt8] = []
+        JSONValue.writeString(stream, into: &bytes)
+        let streamEnd = bytes.count
+        bytes.append(contentsOf: #","type":"#.utf8)
+        JSONValue.writeString(type, into: &bytes)
+        bytes.append(contentsOf: #","occurredAt":""#.utf8)
+        occurredAt.appendRFC3339(into: &bytes)
+        bytes.append(contentsOf: #"","recordedAt":""#.utf8)
+        let middleEnd = bytes.count
+        bytes.append(contentsOf: #"","data":"#.utf8)
+        JSONValue.writeObject(data, into: &bytes)
+        bytes.append(contentsOf: #","metadata":"#.utf8)
+        JSONValue.writeObject(metadata, into: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        encodedPayload = EncodedPayload(
+            bytes: bytes, streamEnd: streamEnd, middleEnd: middleEnd, payloadChecked: checkPayload,
+            payloadRejection: rejection)
     }
 
     /// The store-assigned fields of an exported line.

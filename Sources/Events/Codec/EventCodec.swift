@@ -57,7 +57,7 @@ public enum EventCodec {
         let occurredAt = try timestamp("occurredAt", try requiredString("occurredAt"))
         var id: UUID?
         if let v = o["id"], !v.isNull {
-            guard let s = v.stringValue, let u = UUID(uuidString: s) else {
+            guard let s = v.stringValue, let u = parseUUID(s) else {
                 throw Rejection(field: "id", reason: "must be a UUID string")
             }
             id = u
@@ -146,22 +146,33 @@ public enum EventCodec {
         out.append(contentsOf: #"{"position":"#.utf8)
         out.append(contentsOf: String(position).utf8)
         out.append(contentsOf: #","id":""#.utf8)
-        out.append(contentsOf: id.uuidString.lowercased().utf8)
+        appendUUID(id, into: &out)
         out.append(contentsOf: #"","stream":"#.utf8)
-        JSONValue.writeString(stream, into: &out)
-        out.append(contentsOf: #","version":"#.utf8)
-        out.append(contentsOf: String(version).utf8)
-        out.append(contentsOf: #","type":"#.utf8)
-        JSONValue.writeString(type, into: &out)
-        out.append(contentsOf: #","occurredAt":""#.utf8)
-        out.append(contentsOf: occurredAt.rfc3339.utf8)
-        out.append(contentsOf: #"","recordedAt":""#.utf8)
-        out.append(contentsOf: recordedAt.rfc3339.utf8)
-        out.append(contentsOf: #"","data":"#.utf8)
-        if let encoded { out.append(contentsOf: encoded.data) } else { JSONValue.writeObject(data, into: &out) }
-        out.append(contentsOf: #","metadata":"#.utf8)
-        if let encoded { out.append(contentsOf: encoded.metadata) } else { JSONValue.writeObject(metadata, into: &out) }
-        out.append(UInt8(ascii: "}"))
+        if let encoded {
+            encoded.bytes.withUnsafeBufferPointer { b in
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[..<encoded.streamEnd]))
+                out.append(contentsOf: #","version":"#.utf8)
+                out.append(contentsOf: String(version).utf8)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[encoded.streamEnd..<encoded.middleEnd]))
+                recordedAt.appendRFC3339(into: &out)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[encoded.middleEnd...]))
+            }
+        } else {
+            JSONValue.writeString(stream, into: &out)
+            out.append(contentsOf: #","version":"#.utf8)
+            out.append(contentsOf: String(version).utf8)
+            out.append(contentsOf: #","type":"#.utf8)
+            JSONValue.writeString(type, into: &out)
+            out.append(contentsOf: #","occurredAt":""#.utf8)
+            occurredAt.appendRFC3339(into: &out)
+            out.append(contentsOf: #"","recordedAt":""#.utf8)
+            recordedAt.appendRFC3339(into: &out)
+            out.append(contentsOf: #"","data":"#.utf8)
+            JSONValue.writeObject(data, into: &out)
+            out.append(contentsOf: #","metadata":"#.utf8)
+            JSONValue.writeObject(metadata, into: &out)
+            out.append(UInt8(ascii: "}"))
+        }
         let digest = out.withUnsafeBufferPointer { buffer in
             chainHash(previous: previousHash, content: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]))
         }
@@ -176,6 +187,55 @@ public enum EventCodec {
         out.append(contentsOf: #","hash":""#.utf8)
         appendHex(hash, into: &out)
         out.append(contentsOf: "\"}".utf8)
+    }
+
+    /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex digits in either case), as
+    /// `UUID(uuidString:)` does, without going through a formatted scan.
+    public static func parseUUID(_ text: String) -> UUID? {
+        var text = text
+        text.makeContiguousUTF8()  // a no-op for native strings
+        let parsed = text.utf8.withContiguousStorageIfAvailable { b -> UUID? in
+            guard b.count == 36 else { return nil }
+            var id = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)).uuid
+            let ok = withUnsafeMutableBytes(of: &id) { out -> Bool in
+                var i = 0
+                var n = 0
+                while i < 36 {
+                    if i == 8 || i == 13 || i == 18 || i == 23 {
+                        guard b[i] == UInt8(ascii: "-") else { return false }
+                        i += 1
+                        continue
+                    }
+                    guard let hi = hexValue(b[i]), let lo = hexValue(b[i + 1]) else { return false }
+                    out[n] = hi << 4 | lo
+                    n += 1
+                    i += 2
+                }
+                return true
+            }
+            return ok ? UUID(uuid: id) : nil
+        }
+        return parsed ?? nil
+    }
+
+    @inline(__always) static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        case 0x41...0x46: return c - 0x41 + 10
+        default: return nil
+        }
+    }
+
+    /// Appends the lowercase text of a UUID (36 bytes).
+    public static func appendUUID(_ id: UUID, into out: inout [UInt8]) {
+        withUnsafeBytes(of: id.uuid) { raw in
+            for (n, byte) in raw.enumerated() {
+                if n == 4 || n == 6 || n == 8 || n == 10 { out.append(UInt8(ascii: "-")) }
+                out.append(hexDigits[Int(byte >> 4)])
+                out.append(hexDigits[Int(byte & 0x0F)])
+            }
+        }
     }
 
     /// SHA-256(previous ‖ content); a missing previous hash counts as 32 zero bytes.
@@ -215,7 +275,7 @@ public enum EventCodec {
         }
         guard case .object(let o) = value,
             case .int(let position)? = o["position"],
-            let idText = o["id"]?.stringValue, let id = UUID(uuidString: idText),
+            let idText = o["id"]?.stringValue, let id = parseUUID(idText),
             let stream = o["stream"]?.stringValue,
             case .int(let version)? = o["version"],
             let type = o["type"]?.stringValue,
@@ -238,7 +298,7 @@ public enum EventCodec {
         out.append(contentsOf: #"{"position":"#.utf8)
         out.append(contentsOf: String(e.position).utf8)
         out.append(contentsOf: #","id":""#.utf8)
-        out.append(contentsOf: e.id.uuidString.lowercased().utf8)
+        appendUUID(e.id, into: &out)
         out.append(contentsOf: #"","stream":"#.utf8)
         JSONValue.writeString(e.stream, into: &out)
         out.append(contentsOf: #","version":"#.utf8)

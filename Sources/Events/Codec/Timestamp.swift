@@ -82,18 +82,51 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The canonical RFC 3339 text in UTC.
     public var rfc3339: String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        appendRFC3339(into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the canonical RFC 3339 text (see ``rfc3339``) as UTF-8 bytes.
+    public func appendRFC3339(into out: inout [UInt8]) {
         let totalSeconds = milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000
         let millis = Int(milliseconds - totalSeconds * 1000)
         let days = totalSeconds >= 0 ? totalSeconds / 86_400 : (totalSeconds - 86_399) / 86_400
         let secs = Int(totalSeconds - days * 86_400)
         let (y, m, d) = Timestamp.civilFromDays(Int(days))
-        func pad(_ v: Int, _ n: Int) -> String {
-            let s = String(v)
-            return s.count >= n ? s : String(repeating: "0", count: n - s.count) + s
+        func digits(_ v: Int, _ n: Int) {
+            if v < 0 {
+                out.append(UInt8(ascii: "-"))
+                digits(-v, n)
+                return
+            }
+            var scale = 1
+            for _ in 1..<n { scale *= 10 }
+            if v >= scale * 10 { out.append(contentsOf: String(v / (scale * 10)).utf8) }  // a year beyond 9999
+            var v = v % (scale * 10)
+            while scale > 0 {
+                out.append(UInt8(48 + v / scale))
+                v %= scale
+                scale /= 10
+            }
         }
-        var text = "\(pad(y, 4))-\(pad(m, 2))-\(pad(d, 2))T\(pad(secs / 3600, 2)):\(pad(secs / 60 % 60, 2)):\(pad(secs % 60, 2))"
-        if millis != 0 { text += "." + pad(millis, 3) }
-        return text + "Z"
+        digits(y, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(m, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(d, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(secs / 3600, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secs / 60 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(secs % 60, 2)
+        if millis != 0 {
+            out.append(UInt8(ascii: "."))
+            digits(millis, 3)
+        }
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// The UTC calendar date `YYYY-MM-DD` of this instant.

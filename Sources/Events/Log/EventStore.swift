@@ -9,7 +9,10 @@ public struct EventStoreOptions: Sendable {
     public var segmentSize = 64 << 20
     /// A frame is closed once its uncompressed lines reach this many bytes.
     public var frameBytes = 1 << 20
-    public var compressionLevel: Int32 = 7
+    /// The zstd level of new frames. 5 measured as the balance on the generated history: with
+    /// 1 MiB frames it is as small as the zstd CLI's level 3 over the whole file, and costs the
+    /// importing writer about 7% more time than level 3 (level 7: 9% smaller, 12% slower).
+    public var compressionLevel: Int32 = 5
     /// Wait for another writer to finish instead of failing at once.
     public var waitForLock = false
     /// The store's clock for `recordedAt` (injected so that tests never depend on the time).

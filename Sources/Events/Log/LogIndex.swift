@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The indexes of the log, in `<store>/index.sqlite`: frames (to seek by position and by
 /// recordedAt), event ids (to find an id: idempotent appends), stream events (to read a stream),
@@ -224,14 +225,69 @@ extension LogIndex {
         let upsertStream = try db.cachedStatement(
             sql: "INSERT INTO streams(name, stream_id, last_version) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version")
         var touched: [String: Int64] = [:]
+        // Two rows per event: bound through SQLite's C API (GRDB's argument arrays cost more
+        // than the inserts themselves here).
         for row in rows {
             guard let entry = streams[row.stream] else { continue }
-            try insertID.execute(arguments: [blob(row.id), row.position])
-            try insertStreamEvent.execute(arguments: [entry.id, row.version, row.position])
+            try withUnsafeBytes(of: row.id.uuid) { id in
+                try RawStatement.run(insertID, db) { s in
+                    sqlite3_bind_blob(s, 1, id.baseAddress, 16, sqliteTransient)
+                    sqlite3_bind_int64(s, 2, row.position)
+                }
+            }
+            try RawStatement.run(insertStreamEvent, db) { s in
+                sqlite3_bind_int64(s, 1, entry.id)
+                sqlite3_bind_int64(s, 2, row.version)
+                sqlite3_bind_int64(s, 3, row.position)
+            }
             touched[row.stream] = row.version
         }
         for (name, version) in touched {
             try upsertStream.execute(arguments: [name, streams[name]!.id, version])
         }
+    }
+
+    /// The position of an id, looked up inside the caller's access.
+    static func position(ofID id: UUID, in db: Database) throws -> Int64? {
+        let select = try db.cachedStatement(sql: "SELECT position FROM event_ids WHERE id = ?")
+        return try withUnsafeBytes(of: id.uuid) { raw in
+            try RawStatement.fetchInt64(select, db) { s in
+                sqlite3_bind_blob(s, 1, raw.baseAddress, 16, sqliteTransient)
+            }
+        }
+    }
+}
+
+/// SQLITE_TRANSIENT: SQLite copies a bound value before the call returns.
+let sqliteTransient = unsafeBitCast(Int(-1), to: sqlite3_destructor_type.self)
+
+/// Runs a prepared statement bound through SQLite's C API, for the hottest paths of the index.
+enum RawStatement {
+    static func run(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void) throws {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        sqlite3_clear_bindings(s)
+        bind(s)
+        let code = sqlite3_step(s)
+        guard code == SQLITE_DONE else { throw failure(db, code, statement) }
+    }
+
+    static func fetchInt64(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void) throws -> Int64? {
+        let s = statement.sqliteStatement
+        sqlite3_reset(s)
+        sqlite3_clear_bindings(s)
+        bind(s)
+        defer { sqlite3_reset(s) }
+        switch sqlite3_step(s) {
+        case SQLITE_ROW: return sqlite3_column_int64(s, 0)
+        case SQLITE_DONE: return nil
+        case let code: throw failure(db, code, statement)
+        }
+    }
+
+    private static func failure(_ db: Database, _ code: Int32, _ statement: Statement) -> DatabaseError {
+        DatabaseError(
+            resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)),
+            sql: statement.sql)
     }
 }

@@ -274,10 +274,7 @@ final class LogWriter {
 
     private func existingPosition(of id: UUID) throws -> Int64? {
         if let p = pendingIDs[id] { return p }
-        return try withDatabase { db in
-            try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT position FROM event_ids WHERE id = ?"), arguments: [LogIndex.blob(id)])
-        }
+        return try withDatabase { db in try LogIndex.position(ofID: id, in: db) }
     }
 
     private func streamEntry(_ name: String) throws -> StreamEntry? {

@@ -1,0 +1,76 @@
+import Foundation
+import Testing
+
+@testable import Events
+
+/// The stored line is written two ways: from parts encoded ahead on the import's parsing thread,
+/// and from the fields directly (single appends). Both must give the same bytes and hash.
+@Suite struct CodecTests {
+    @Test func preEncodedPartsGiveTheSameLineAsTheFields() throws {
+        var events = try Fixtures.sampleLines().map { try EventCodec.decodeProposed(line: $0) }
+        // awkward text: quotes, backslashes, control characters, apostrophes, non-BMP
+        events.append(
+            ProposedEvent(
+                id: UUID(), stream: "community-\"q\\uote\"-ʼ’'", type: "CommunityRegistered",
+                occurredAt: Fixtures.timestamp("1969-12-31T23:59:59.999Z"),
+                data: ["name": .string("Мереф’янська\n\t\u{01}😀"), "n": .int(-5)], metadata: ["actor": .string("a/b")]))
+        var previous: [UInt8]? = nil
+        for (n, var event) in events.enumerated() {
+            let id = event.id ?? UUID()
+            let recordedAt = Timestamp(milliseconds: 1_600_000_000_000 + Int64(n) * 1_001)
+            var direct: [UInt8] = []
+            let h1 = EventCodec.encodeLine(
+                position: Int64(n + 1), id: id, stream: event.stream, version: Int64(n % 7), type: event.type,
+                occurredAt: event.occurredAt, recordedAt: recordedAt, data: event.data, metadata: event.metadata,
+                previousHash: previous, into: &direct)
+            event.encodePayload(checkPayload: false)
+            var viaParts: [UInt8] = []
+            let h2 = EventCodec.encodeLine(
+                position: Int64(n + 1), id: id, stream: event.stream, version: Int64(n % 7), type: event.type,
+                occurredAt: event.occurredAt, recordedAt: recordedAt, data: event.data, metadata: event.metadata,
+                encoded: event.encodedPayload, previousHash: previous, into: &viaParts)
+            #expect(direct == viaParts, "event \(n + 1): \(String(decoding: direct, as: UTF8.self))")
+            #expect(h1 == h2)
+            // the line is valid JSON that reads back to the same fields
+            let back = try JSONParser.parse(direct.dropLast())
+            guard case .object(let o) = back else { Issue.record("not an object"); return }
+            #expect(o["stream"]?.stringValue == event.stream)
+            #expect(o["recordedAt"]?.stringValue == recordedAt.rfc3339)
+            #expect(o["occurredAt"]?.stringValue == event.occurredAt.rfc3339)
+            #expect(o["id"]?.stringValue == id.uuidString.lowercased())
+            previous = h1
+        }
+    }
+
+    @Test func uuidsParseAsFoundationParsesThem() {
+        let good = [
+            "6f1c2a3b-0000-4000-8000-00000000000a", "6F1C2A3B-ABCD-4EF0-8000-FFFFFFFFFFFF", UUID().uuidString,
+            UUID().uuidString.lowercased(),
+        ]
+        for text in good {
+            #expect(EventCodec.parseUUID(text) == UUID(uuidString: text), "\(text)")
+            #expect(EventCodec.parseUUID(text) != nil)
+        }
+        let bad = [
+            "", "6f1c2a3b00004000800000000000000a", "6f1c2a3b-0000-4000-8000-00000000000", "6f1c2a3b-0000-4000-8000-00000000000g",
+            "6f1c2a3b-0000-4000-8000-00000000000a ", "{6f1c2a3b-0000-4000-8000-00000000000a}", "6f1c2a3b_0000-4000-8000-00000000000a",
+        ]
+        for text in bad {
+            #expect(EventCodec.parseUUID(text) == nil, "\(text)")
+            #expect(UUID(uuidString: text) == nil, "\(text)")
+        }
+        var out: [UInt8] = []
+        let id = UUID()
+        EventCodec.appendUUID(id, into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == id.uuidString.lowercased())
+    }
+
+    @Test func timestampsWriteTheirCanonicalText() {
+        for text in ["1970-01-01T00:00:00Z", "2020-08-25T10:00:00Z", "2020-08-25T10:00:00.007Z", "1969-12-31T23:59:59.999Z", "9999-12-31T23:59:59.5Z"] {
+            let t = Fixtures.timestamp(text)
+            let expected = text.hasSuffix(".5Z") ? "9999-12-31T23:59:59.500Z" : text
+            #expect(t.rfc3339 == expected)
+            #expect(Timestamp(rfc3339: t.rfc3339) == t)
+        }
+    }
+}
