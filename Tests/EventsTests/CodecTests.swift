@@ -74,3 +74,22 @@ import Testing
         }
     }
 }
+
+@Suite struct DomainStateEncodingTests {
+    @Test func theDirectEncodingReadsBackAsTheCodableOne() throws {
+        let state = try Fixtures.sampleState()
+        #expect(state.submissionCount > 0 && state.communityCount > 0)
+        let direct = state.encodedJSON()
+        let decoded = try JSONDecoder().decode(DomainState.self, from: Data(direct))
+        #expect(decoded == state)
+        // the same JSON as Foundation's encoder gives, up to key order and the set's order
+        func normalized(_ value: JSONValue) -> JSONValue {
+            guard case .object(var o) = value, case .array(let seminars)? = o["seminars"] else { return value }
+            o["seminars"] = .array(seminars.sorted { ($0.stringValue ?? "") < ($1.stringValue ?? "") })
+            return .object(o)
+        }
+        let viaFoundation = try JSONParser.parse(try JSONEncoder().encode(state))
+        #expect(normalized(try JSONParser.parse(direct)) == normalized(viaFoundation))
+        #expect(DomainState().encodedJSON() == Array(#"{"competitions":{},"submissions":{},"communities":{},"seminars":[],"practices":{}}"#.utf8))
+    }
+}

@@ -390,3 +390,85 @@ public struct DomainState: Sendable, Codable, Equatable {
         apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data)
     }
 }
+
+extension DomainState {
+    /// The state as JSON of the same shape as its `Codable` encoding (so `JSONDecoder` reads it
+    /// back), written straight into bytes: `JSONEncoder` builds a tree of the whole state first,
+    /// several times the size of its output, which for millions of events is the peak of an
+    /// import's memory. Keys are sorted, so equal states give equal bytes.
+    public func encodedJSON() -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + submissions.count * 64 + (communities.count + practices.count + seminars.count) * 24)
+        func string(_ s: String) { JSONValue.writeString(s, into: &out) }
+        func strings(_ list: some Sequence<String>) {
+            out.append(UInt8(ascii: "["))
+            for (n, s) in list.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                string(s)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        func bool(_ b: Bool) { out.append(contentsOf: (b ? "true" : "false").utf8) }
+        func int(_ i: some BinaryInteger) { out.append(contentsOf: String(i).utf8) }
+        func object<V>(_ members: [String: V], _ value: (V) -> Void) {
+            out.append(UInt8(ascii: "{"))
+            for (n, key) in members.keys.sorted().enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                string(key)
+                out.append(UInt8(ascii: ":"))
+                value(members[key]!)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        func key(_ k: String, first: Bool = false) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            string(k)
+            out.append(UInt8(ascii: ":"))
+        }
+        out.append(UInt8(ascii: "{"))
+        key("competitions", first: true)
+        object(competitions) { c in
+            out.append(UInt8(ascii: "{"))
+            key("themes", first: true)
+            strings(c.themes)
+            key("criteria")
+            out.append(UInt8(ascii: "["))
+            for (n, criterion) in c.criteria.enumerated() {
+                if n > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(UInt8(ascii: "{"))
+                key("code", first: true)
+                string(criterion.code)
+                key("maxPoints")
+                int(criterion.maxPoints)
+                out.append(UInt8(ascii: "}"))
+            }
+            out.append(UInt8(ascii: "]"))
+            key("deadlineDay")
+            int(c.deadlineDay)
+            key("closedThemes")
+            strings(c.closedThemes)
+            out.append(UInt8(ascii: "}"))
+        }
+        key("submissions")
+        object(submissions) { s in
+            out.append(UInt8(ascii: "{"))
+            key(Submission.CodingKeys.competitionId.rawValue, first: true)
+            string(s.competitionId)
+            key(Submission.CodingKeys.themeCode.rawValue)
+            string(s.themeCode)
+            key(Submission.CodingKeys.withdrawn.rawValue)
+            bool(s.withdrawn)
+            key(Submission.CodingKeys.jurors.rawValue)
+            strings(s.jurors)
+            out.append(UInt8(ascii: "}"))
+        }
+        key("communities")
+        object(communities, bool)
+        key("seminars")
+        strings(seminars.sorted())
+        key("practices")
+        object(practices, bool)
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+}

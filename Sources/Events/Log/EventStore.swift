@@ -111,7 +111,7 @@ public final class EventStore: @unchecked Sendable {
                 state.apply(type: e.type, stream: e.stream, occurredAt: e.occurredAt, data: e.data)
                 return true
             }
-            if head - from > 1000 { try index.saveDomainState(position: head, state: JSONEncoder().encode(state)) }
+            if head - from > 1000 { try index.saveDomainState(position: head, state: Data(state.encodedJSON())) }
         }
         return state
     }
@@ -230,7 +230,8 @@ public final class EventStore: @unchecked Sendable {
         defer { condition.unlock() }
         guard !closed else { return }
         closed = true
-        if writer.head != domainSavedAt, let data = try? JSONEncoder().encode(writer.domain) {
+        if writer.head != domainSavedAt {
+            let data = Data(writer.domain.encodedJSON())
             try? writer.index.saveDomainState(position: writer.head, state: data)
         }
         lock.release()
@@ -352,7 +353,8 @@ public final class EventStore: @unchecked Sendable {
             writer.abandonGroup()
             throw error
         }
-        if result.appended > 0, let data = try? JSONEncoder().encode(writer.domain) {
+        if result.appended > 0 {
+            let data = Data(writer.domain.encodedJSON())
             try? writer.index.saveDomainState(position: writer.head, state: data)
             domainSavedAt = writer.head
         }

@@ -284,7 +284,7 @@ final class LogWriter {
         }
         guard let row else { return nil }
         let entry = StreamEntry(id: row[0], lastVersion: row[1], isNew: false)
-        if streamCache.count > 200_000, pendingRows.isEmpty { streamCache.removeAll() }
+        if streamCache.count > 100_000, pendingRows.isEmpty { streamCache.removeAll() }
         streamCache[name] = entry
         return entry
     }
