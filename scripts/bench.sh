@@ -144,6 +144,7 @@ say "admin import"
 if measure import "$BIN" --store "$STORE" import "$EVENTS"; then
     sync
     du -sb "$STORE" | cut -f1 >"$STEPS/store_bytes.txt"
+    du -sb "$STORE/log" | cut -f1 >"$STEPS/log_bytes.txt"
     say "admin verify"
     measure verify "$BIN" --store "$STORE" verify || true
     say "admin rebuild"

@@ -90,6 +90,8 @@ def main():
     size = read_int(os.path.join(steps, "store_bytes.txt"))
     size = Figure(size) if size is not None else Figure(why="store not measured (import failed?)")
     size_after = read_int(os.path.join(steps, "store_bytes_after_rebuild.txt"))
+    log_size = read_int(os.path.join(steps, "log_bytes.txt"))
+    log_size = Figure(log_size) if log_size is not None else Figure(why="log not measured (import failed?)")
 
     peers_doc = load_json(os.path.join(steps, "peers.json"))
     peers, peer_note = {}, None
@@ -131,7 +133,8 @@ def main():
             row(name, peer_fig(name, "append_eps"), peer_fig(name, "replay_eps"), peer_fig(name, "bytes"))
     out.append("")
     out.append("hromada: append = admin import, replay = admin verify (checksums + hash chain),")
-    out.append("         bytes = du -sb of the store right after the import.")
+    out.append("         bytes = du -sb of the store right after the import (log + its indexes);")
+    out.append(f"         the log alone (segments) is {log_size.show()} bytes.")
     out.append("")
     out.append("This project, further:")
     out.append(f"  rebuild (all read models)   {reb.show():>13} ev/s")
@@ -148,6 +151,7 @@ def main():
         ratio(ver, peer_fig("sqlite-table", "replay_eps"), "verify ev/s / sqlite-table replay ev/s"),
         ratio(ver, half_zstd, "verify ev/s / (zstd-cli replay ev/s / 2)"),
         ratio(size, peer_fig("zstd-cli", "bytes"), "store bytes / zstd-cli bytes (lower is better)"),
+        ratio(log_size, peer_fig("zstd-cli", "bytes"), "log-only bytes / zstd-cli bytes (lower is better)"),
     ]
     out.append("")
     out.append("Ratios named in the goals:")
@@ -192,7 +196,7 @@ def main():
         doc = {
             "events": events, "raw_bytes": raw,
             "hromada": {"import_eps": imp.json(), "verify_eps": ver.json(), "rebuild_eps": reb.json(),
-                        "store_bytes": size.json(), "store_bytes_after_rebuild": size_after,
+                        "store_bytes": size.json(), "log_bytes": log_size.json(), "store_bytes_after_rebuild": size_after,
                         "import_peak_rss_bytes": rss.json(), "generate_eps": gen.json()},
             "peers": list(peers.values()),
             "ratios": {label: fig.json() for fig, label in ratios},

@@ -7,7 +7,7 @@ import Foundation
 /// The producer gets an `emit` function that blocks while the queue is full and returns
 /// `false` once the consumer has cancelled: the producer should then stop. An error the
 /// producer throws reaches the consumer after the items emitted before it.
-final class Prefetch<Element>: @unchecked Sendable {
+package final class Prefetch<Element>: @unchecked Sendable {
     // @unchecked: `items`, `finished`, `cancelled`, `threadDone` and `failure` are touched only
     // with `condition` locked; the producer closure runs on the thread alone.
     private let condition = NSCondition()
@@ -20,7 +20,7 @@ final class Prefetch<Element>: @unchecked Sendable {
     private var failure: (any Error)?
     private let maxQueued: Int
 
-    init(maxQueued: Int = 4, produce: @escaping (_ emit: (Element) -> Bool) throws -> Void) {
+    package init(maxQueued: Int = 4, produce: @escaping (_ emit: (Element) -> Bool) throws -> Void) {
         precondition(maxQueued > 0)
         self.maxQueued = maxQueued
         let box = UncheckedBox(produce)
@@ -60,7 +60,7 @@ final class Prefetch<Element>: @unchecked Sendable {
 
     /// The next item; `nil` once the producer has ended. Rethrows the producer's error after
     /// the items emitted before it.
-    func next() throws -> Element? {
+    package func next() throws -> Element? {
         condition.lock()
         defer { condition.unlock() }
         while head == items.count && !finished { condition.wait() }
@@ -77,7 +77,7 @@ final class Prefetch<Element>: @unchecked Sendable {
     /// Stops the producer: its next `emit` returns `false`. Waits up to `grace` for the thread
     /// to end; a producer blocked on input that has not arrived (a pipe) is left to end with its
     /// input, and nothing it produces is used.
-    func cancel(grace: TimeInterval = 0.5) {
+    package func cancel(grace: TimeInterval = 0.5) {
         condition.lock()
         cancelled = true
         items.removeAll()

@@ -70,19 +70,36 @@ extension ProjectionStore {
         var position: Int64 = 0
         var recordedAt: Timestamp?
         do {
-            // 2. Large transactions from the source.
-            while true {
-                let batch = try readSource(source, after: position, limit: max(1, batchSize))
-                guard !batch.isEmpty else { break }
+            // 2. Large transactions from the source, read (decompressed, parsed) a few chunks
+            //    ahead on a second thread while this one writes.
+            let chunk = max(1, min(batchSize, 2_000))
+            let start = position
+            let reading = Prefetch<[RecordedEvent]>(maxQueued: 4) { emit in
+                var after = start
+                while true {
+                    let events = try self.readSource(source, after: after, limit: chunk)
+                    guard !events.isEmpty, emit(events) else { return }
+                    after = events.last!.position
+                }
+            }
+            defer { reading.cancel() }
+            var next = try reading.next()
+            while next != nil {
                 try pool.write { db in
                     try checkGenerations(db, builds)
-                    try Self.feed(db, batch, builds, after: position)
+                    var fed = 0
+                    while let events = next {
+                        try Self.feed(db, events, builds, after: position)
+                        position = events.last!.position
+                        recordedAt = events.last!.recordedAt
+                        fed += events.count
+                        next = try reading.next()
+                        if fed >= batchSize { break }
+                    }
                     try db.run(
                         "UPDATE projections SET rebuildPosition = ? WHERE name IN (SELECT value FROM json_each(?))",
-                        [batch.last!.position, JSONText.encode(builds.map(\.projection.name))])
+                        [position, JSONText.encode(builds.map(\.projection.name))])
                 }
-                position = batch.last!.position
-                recordedAt = batch.last!.recordedAt
                 logger.debug("rebuild progress", metadata: ["event.position": "\(position)"])
             }
             // 3. The tail, and the swap, in one transaction.
