@@ -72,7 +72,7 @@ struct SnapshotCreate: ParsableCommand {
     @OptionGroup var folder: SnapshotFolderOptions
     @Option(help: "Snapshot the state as of T (a date, a date-time, or position:N), rebuilt beside the live read models.")
     var at: String?
-    @Option(help: "zstd level, 1 (fast) to 19 (small).") var level: Int32 = 3
+    @Option(help: "zstd level, 1 (fast) to 19 (small).") var level: Int32 = SnapshotStore.defaultCompressionLevel
 
     func validate() throws {
         if let at, TimePoint(at) == nil {
