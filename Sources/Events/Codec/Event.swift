@@ -42,20 +42,8 @@ public struct ProposedEvent: Sendable, Hashable {
         if checkPayload {
             do { try EventCatalog.validatePayload(type: type, data: data) } catch { rejection = error }
         }
-        var bytes: [UInt8] = []
-        JSONValue.writeString(stream, into: &bytes)
-        let streamEnd = bytes.count
-        bytes.append(contentsOf: #","type":"#.utf8)
-        JSONValue.writeString(type, into: &bytes)
-        bytes.append(contentsOf: #","occurredAt":""#.utf8)
-        occurredAt.appendRFC3339(into: &bytes)
-        bytes.append(contentsOf: #"","recordedAt":""#.utf8)
-        let middleEnd = bytes.count
-        bytes.append(contentsOf: #"","data":"#.utf8)
-        JSONValue.writeObject(data, into: &bytes)
-        bytes.append(contentsOf: #","metadata":"#.utf8)
-        JSONValue.writeObject(metadata, into: &bytes)
-        bytes.append(UInt8(ascii: "}"))
+        let (bytes, streamEnd, middleEnd) = EventCodec.lineParts(
+            stream: stream, type: type, occurredAt: occurredAt, data: data, metadata: metadata)
         encodedPayload = EncodedPayload(
             bytes: bytes, streamEnd: streamEnd, middleEnd: middleEnd, payloadChecked: checkPayload,
             payloadRejection: rejection)

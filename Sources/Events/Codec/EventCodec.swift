@@ -148,30 +148,16 @@ public enum EventCodec {
         out.append(contentsOf: #","id":""#.utf8)
         appendUUID(id, into: &out)
         out.append(contentsOf: #"","stream":"#.utf8)
-        if let encoded {
-            encoded.bytes.withUnsafeBufferPointer { b in
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[..<encoded.streamEnd]))
-                out.append(contentsOf: #","version":"#.utf8)
-                out.append(contentsOf: String(version).utf8)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[encoded.streamEnd..<encoded.middleEnd]))
-                recordedAt.appendRFC3339(into: &out)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[encoded.middleEnd...]))
-            }
-        } else {
-            JSONValue.writeString(stream, into: &out)
+        let parts =
+            encoded.map { ($0.bytes, $0.streamEnd, $0.middleEnd) }
+            ?? lineParts(stream: stream, type: type, occurredAt: occurredAt, data: data, metadata: metadata)
+        parts.0.withUnsafeBufferPointer { b in
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[..<parts.1]))
             out.append(contentsOf: #","version":"#.utf8)
             out.append(contentsOf: String(version).utf8)
-            out.append(contentsOf: #","type":"#.utf8)
-            JSONValue.writeString(type, into: &out)
-            out.append(contentsOf: #","occurredAt":""#.utf8)
-            occurredAt.appendRFC3339(into: &out)
-            out.append(contentsOf: #"","recordedAt":""#.utf8)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[parts.1..<parts.2]))
             recordedAt.appendRFC3339(into: &out)
-            out.append(contentsOf: #"","data":"#.utf8)
-            JSONValue.writeObject(data, into: &out)
-            out.append(contentsOf: #","metadata":"#.utf8)
-            JSONValue.writeObject(metadata, into: &out)
-            out.append(UInt8(ascii: "}"))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[parts.2...]))
         }
         let digest = out.withUnsafeBufferPointer { buffer in
             chainHash(previous: previousHash, content: UnsafeBufferPointer(rebasing: buffer[start..<buffer.count]))
@@ -187,6 +173,29 @@ public enum EventCodec {
         out.append(contentsOf: #","hash":""#.utf8)
         appendHex(hash, into: &out)
         out.append(contentsOf: "\"}".utf8)
+    }
+
+    /// The parts of a stored line that do not depend on the store, in one buffer (see
+    /// ``ProposedEvent/EncodedPayload``): the stream as a JSON string, then `,"type":` through
+    /// the opening quote of recordedAt's value, then its closing quote through the closing brace.
+    static func lineParts(
+        stream: String, type: String, occurredAt: Timestamp, data: [String: JSONValue], metadata: [String: JSONValue]
+    ) -> (bytes: [UInt8], streamEnd: Int, middleEnd: Int) {
+        var bytes: [UInt8] = []
+        JSONValue.writeString(stream, into: &bytes)
+        let streamEnd = bytes.count
+        bytes.append(contentsOf: #","type":"#.utf8)
+        JSONValue.writeString(type, into: &bytes)
+        bytes.append(contentsOf: #","occurredAt":""#.utf8)
+        occurredAt.appendRFC3339(into: &bytes)
+        bytes.append(contentsOf: #"","recordedAt":""#.utf8)
+        let middleEnd = bytes.count
+        bytes.append(contentsOf: #"","data":"#.utf8)
+        JSONValue.writeObject(data, into: &bytes)
+        bytes.append(contentsOf: #","metadata":"#.utf8)
+        JSONValue.writeObject(metadata, into: &bytes)
+        bytes.append(UInt8(ascii: "}"))
+        return (bytes, streamEnd, middleEnd)
     }
 
     /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (hex digits in either case), as

@@ -111,7 +111,7 @@ public final class EventStore: @unchecked Sendable {
                 state.apply(type: e.type, stream: e.stream, occurredAt: e.occurredAt, data: e.data)
                 return true
             }
-            if head - from > 1000 { try index.saveDomainState(position: head, state: Data(state.encodedJSON())) }
+            if head - from > 1000 { try index.saveDomainState(position: head, state: state) }
         }
         return state
     }
@@ -231,8 +231,7 @@ public final class EventStore: @unchecked Sendable {
         guard !closed else { return }
         closed = true
         if writer.head != domainSavedAt {
-            let data = Data(writer.domain.encodedJSON())
-            try? writer.index.saveDomainState(position: writer.head, state: data)
+            try? writer.index.saveDomainState(position: writer.head, state: writer.domain)
         }
         lock.release()
     }
@@ -354,8 +353,7 @@ public final class EventStore: @unchecked Sendable {
             throw error
         }
         if result.appended > 0 {
-            let data = Data(writer.domain.encodedJSON())
-            try? writer.index.saveDomainState(position: writer.head, state: data)
+            try? writer.index.saveDomainState(position: writer.head, state: writer.domain)
             domainSavedAt = writer.head
         }
         result.head = writer.head

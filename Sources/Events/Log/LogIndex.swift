@@ -198,8 +198,8 @@ final class LogIndex {
         return (row.0, json)
     }
 
-    func saveDomainState(position: Int64, state: Data) throws {
-        let compressed = try state.withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) }
+    func saveDomainState(position: Int64, state: DomainState) throws {
+        let compressed = try state.encodedJSON().withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) }
         try queue.write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO domain_state(one, position, state) VALUES (1, ?, ?)",

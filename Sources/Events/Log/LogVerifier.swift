@@ -155,16 +155,9 @@ func hexBytes(_ text: String) -> [UInt8]? {
     guard digits.count % 2 == 0 else { return nil }
     var out: [UInt8] = []
     out.reserveCapacity(digits.count / 2)
-    func value(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: return c - 0x30
-        case 0x61...0x66: return c - 0x61 + 10
-        default: return nil
-        }
-    }
     var i = 0
     while i < digits.count {
-        guard let hi = value(digits[i]), let lo = value(digits[i + 1]) else { return nil }
+        guard let hi = EventCodec.hexValue(digits[i]), let lo = EventCodec.hexValue(digits[i + 1]) else { return nil }
         out.append(hi << 4 | lo)
         i += 2
     }

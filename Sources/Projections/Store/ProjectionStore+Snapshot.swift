@@ -30,16 +30,15 @@ extension ProjectionStore {
             defer { try? copy.close() }
             // Tables of a rebuild running beside the live ones are left out: dropped from the
             // copy, which is then compacted. Without them the copy is final as VACUUM INTO wrote it.
-            let leftovers = try copy.read { db in
-                try projections.flatMap { p in
-                    try p.tableNames.filter { base in
-                        try db.tableExists(base + ProjectionTables.rebuildSuffix)
-                    }
-                }.count + (try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM projections WHERE state = ?",
-                    arguments: [ProjectionState.rebuilding.rawValue]) ?? 0)
+            let hasRebuild = try copy.read { db in
+                try projections.contains { p in
+                    try p.tableNames.contains { try db.tableExists($0 + ProjectionTables.rebuildSuffix) }
+                }
+                    || Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM projections WHERE state = ?)",
+                        arguments: [ProjectionState.rebuilding.rawValue]) == true
             }
-            if leftovers > 0 {
+            if hasRebuild {
                 try copy.write { db in
                     for p in projections {
                         try Self.dropTables(db, p, .rebuild(generation: 0))
