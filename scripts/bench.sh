@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark: this project's event store beside the peers of ../shared/bench/peers.py,
+# The benchmark: this project's event store beside the peers of scripts/bench/peers.py,
 # all on the same generated history.
 #
 #   scripts/bench.sh                  # 200,000 events
@@ -23,7 +23,7 @@ ROOT=$(pwd)
 N=${BENCH_EVENTS:-200000}
 SEED=${BENCH_SEED:-2020}
 OUT=${BENCH_OUT:-$ROOT/bench-out}
-PEERS_PY=$ROOT/../shared/bench/peers.py
+PEERS_PY=$ROOT/scripts/bench/peers.py
 mkdir -p "$OUT" || exit 1
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/hromada-bench.XXXXXX") || exit 1
 STEPS=$WORK/steps
@@ -123,7 +123,7 @@ say "$COUNT events, $BYTES bytes"
 
 # --- peers ----------------------------------------------------------------------------------
 if [ -f "$PEERS_PY" ]; then
-    say "peers: python3 ../shared/bench/peers.py (this takes a while)"
+    say "peers: python3 scripts/bench/peers.py (this takes a while)"
     peer_args=("$EVENTS" --json)
     [ -n "${BENCH_PEERS:-}" ] && peer_args+=(--only "$BENCH_PEERS")
     if ! python3 "$PEERS_PY" "${peer_args[@]}" >"$STEPS/peers.out" 2>"$STEPS/peers.err"; then
@@ -132,8 +132,8 @@ if [ -f "$PEERS_PY" ]; then
     # the JSON is the last line of its output
     tail -n 1 "$STEPS/peers.out" >"$STEPS/peers.json"
 else
-    warn "peer benchmark not found at ../shared/bench/peers.py: the peers are left out"
-    echo '{"missing":"../shared/bench/peers.py not found"}' >"$STEPS/peers.json"
+    warn "peer benchmark not found at scripts/bench/peers.py: the peers are left out"
+    echo '{"missing":"scripts/bench/peers.py not found"}' >"$STEPS/peers.json"
 fi
 
 # --- this project ---------------------------------------------------------------------------

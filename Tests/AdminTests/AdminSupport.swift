@@ -14,7 +14,7 @@ enum CLI {
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // repo root
         .standardizedFileURL
-    static let data: URL = repoRoot.appendingPathComponent("../shared/data", isDirectory: true).standardizedFileURL
+    static let data: URL = repoRoot.appendingPathComponent("Tests/Fixtures", isDirectory: true).standardizedFileURL
     static let sampleHistory: URL = data.appendingPathComponent("sample-history.jsonl")
     static let invalidAfterSample: URL = data.appendingPathComponent("invalid-after-sample.json")
 

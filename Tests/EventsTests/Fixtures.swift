@@ -5,12 +5,12 @@ import Testing
 
 /// Shared test data: the repository's sample files and a small hand-built world.
 enum Fixtures {
-    /// `/work/shared/data` seen from this file: Tests/EventsTests/Fixtures.swift -> repo root -> ../shared/data.
+    /// `Tests/Fixtures` seen from this file: Tests/EventsTests/Fixtures.swift -> repo root -> Tests/Fixtures.
     static let dataDirectory: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // EventsTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // repo root
-        .appendingPathComponent("../shared/data", isDirectory: true)
+        .appendingPathComponent("Tests/Fixtures", isDirectory: true)
         .standardizedFileURL
 
     static func sampleLines() throws -> [ArraySlice<UInt8>] {

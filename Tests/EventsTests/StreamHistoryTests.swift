@@ -6,12 +6,12 @@ import Testing
 /// The audit trail (`StreamHistory`) over streams of the sample history. Expected values are
 /// computed here from the raw JSON lines with Foundation's parser, not through the code under test.
 struct StreamHistoryTests {
-    /// `/work/shared/data/sample-history.jsonl`, found from this file.
+    /// `Tests/Fixtures/sample-history.jsonl`, found from this file.
     static let samplePath: String = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent()  // EventsTests
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // repo root
-        .appendingPathComponent("../shared/data/sample-history.jsonl")
+        .appendingPathComponent("Tests/Fixtures/sample-history.jsonl")
         .standardizedFileURL.path
 
     /// The sample's lines: the raw bytes and their Foundation parse, numbered from 1.

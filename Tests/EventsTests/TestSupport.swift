@@ -18,7 +18,7 @@ enum TestPaths {
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // repo root
         .standardizedFileURL
-    static let data: URL = repoRoot.appendingPathComponent("../shared/data", isDirectory: true).standardizedFileURL
+    static let data: URL = repoRoot.appendingPathComponent("Tests/Fixtures", isDirectory: true).standardizedFileURL
     static let sampleHistory: URL = data.appendingPathComponent("sample-history.jsonl")
 
     /// The `admin` binary: `$HROMADA_ADMIN`, else `.build/debug/admin`, else `.build-tests/debug/admin`.

@@ -6,22 +6,28 @@ import Testing
 
 /// The sample history and helpers shared by the tests.
 enum Fixtures {
-    /// `/work/shared/data/sample-history.jsonl`: found from this file up to the package root,
-    /// then `../shared/data/`.
+    /// `Tests/Fixtures/sample-history.jsonl`: found from this file up to the package root.
     static let sampleURL: URL = {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
             dir = dir.deletingLastPathComponent()
         }
-        return dir.deletingLastPathComponent().appendingPathComponent("shared/data/sample-history.jsonl")
+        return dir.appendingPathComponent("Tests/Fixtures/sample-history.jsonl")
     }()
 
     /// The sample's events recorded as a store would: position = line number, version per
     /// stream, recordedAt = the line's own.
-    static let sample: [RecordedEvent] = {
-        let text = (try? String(contentsOf: sampleURL, encoding: .utf8)) ?? ""
-        return (try? events(jsonLines: text)) ?? []
-    }()
+    private static let loaded: Result<[RecordedEvent], any Error> = Result {
+        try events(jsonLines: String(contentsOf: sampleURL, encoding: .utf8))
+    }
+
+    /// The sample's events; a missing or unreadable fixture is a failed requirement (the test
+    /// fails and says which file), never an empty history that later code traps on.
+    static func sample() throws -> [RecordedEvent] {
+        let events = try loaded.get()
+        try #require(events.count > 1000, "the sample history at \(sampleURL.path) holds \(events.count) events")
+        return events
+    }
 
     static func events(jsonLines text: String, firstPosition: Int64 = 1) throws -> [RecordedEvent] {
         var result: [RecordedEvent] = []

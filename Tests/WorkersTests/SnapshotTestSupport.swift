@@ -10,7 +10,7 @@ import Workers
 // Helpers of the snapshot and time-travel tests: a store holding the sample history in a fresh
 // temporary folder, reference states by full replay, and ways to damage files.
 
-/// The shared sample data, found from this file's path.
+/// The sample data under Tests/Fixtures, found from this file's path.
 enum SnapshotTestPaths {
     /// Tests/WorkersTests/SnapshotTestSupport.swift -> the repository's root.
     static let repoRoot: URL = URL(fileURLWithPath: #filePath)
@@ -18,7 +18,7 @@ enum SnapshotTestPaths {
         .deletingLastPathComponent()  // Tests
         .deletingLastPathComponent()  // repo root
         .standardizedFileURL
-    static let sampleHistory: URL = repoRoot.appendingPathComponent("../shared/data/sample-history.jsonl").standardizedFileURL
+    static let sampleHistory: URL = repoRoot.appendingPathComponent("Tests/Fixtures/sample-history.jsonl").standardizedFileURL
 
     /// The sample history's lines (without newlines), in order.
     static func sampleLines() throws -> [[UInt8]] {
