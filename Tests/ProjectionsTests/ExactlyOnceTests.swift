@@ -7,7 +7,7 @@ import Testing
     @Test func applyingTheSameBatchTwiceChangesNothing() throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        let batch = Array((try Fixtures.sample()).prefix(600))
+        let batch = try Array(Fixtures.sample().prefix(600))
         try store.apply(events: batch)
         let once = try allDumps(store)
         try store.apply(events: batch)
@@ -22,7 +22,7 @@ import Testing
         let folder = try TemporaryFolder()
         let whole = try folder.store(name: "whole.sqlite")
         let pieces = try folder.store(name: "pieces.sqlite")
-        let events = Array((try Fixtures.sample()).prefix(900))
+        let events = try Array(Fixtures.sample().prefix(900))
         try whole.apply(events: events)
         try pieces.apply(events: Array(events[0..<300]))
         try pieces.apply(events: Array(events[100..<700]))
@@ -35,10 +35,10 @@ import Testing
     @Test func aGapAfterTheCheckpointIsRefusedAndNothingMoves() throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        try store.apply(events: Array((try Fixtures.sample()).prefix(10)), projection: "leaderboard")
+        try store.apply(events: Array(Fixtures.sample().prefix(10)), projection: "leaderboard")
         let before = try store.dump(projection: "leaderboard")
         #expect {
-            try store.apply(events: Array((try Fixtures.sample())[11..<20]), projection: "leaderboard")
+            try store.apply(events: Array(Fixtures.sample()[11..<20]), projection: "leaderboard")
         } throws: { error in
             let e = error as? ProjectionError
             return e?.code == .outOfOrder && e?.position == 12 && e?.projection == "leaderboard"
@@ -50,7 +50,7 @@ import Testing
     @Test func aMalformedEventFailsTheProjectionWithoutKeepingTheBatch() throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        let good = Array((try Fixtures.sample()).prefix(5))
+        let good = try Array(Fixtures.sample().prefix(5))
         try store.apply(events: good)
         let bad = Fixtures.event(6, "JuryScoreAdded", "submission-x", ["jurorId": "j1", "scores": ["a": 1]])
         #expect {
@@ -72,23 +72,24 @@ import Testing
     @Test func catchUpReadsASourceUpToAPosition() throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        let source = InMemoryEventSource(events: (try Fixtures.sample()))
+        let source = try InMemoryEventSource(events: Fixtures.sample())
         let report = try store.catchUp(source: source, upTo: 700, batchSize: 128)
         #expect(report.checkpoints.values.allSatisfy { $0.position == 700 })
         try store.catchUp(source: source, batchSize: 1000)
-        #expect(try store.status().allSatisfy { $0.checkpoint.position == Int64((try Fixtures.sample()).count) })
+        let head = try Int64(Fixtures.sample().count)
+        #expect(try store.status().allSatisfy { $0.checkpoint.position == head })
         let direct = try folder.store(name: "direct.sqlite")
-        try direct.apply(events: (try Fixtures.sample()))
+        try direct.apply(events: Fixtures.sample())
         #expect(try allDumps(store) == allDumps(direct))
     }
 
     @Test func inMemorySourceRecordsJSONLinesLikeAStore() throws {
         let text = try String(contentsOf: Fixtures.sampleURL, encoding: .utf8)
         let source = try InMemoryEventSource(jsonLines: text)
-        #expect(try source.head().position == Int64((try Fixtures.sample()).count))
+        #expect(try source.head().position == Int64(Fixtures.sample().count))
         let page = try source.events(after: 100, limit: 3)
         #expect(page.map(\.position) == [101, 102, 103])
-        #expect(page.map(\.version) == (try Fixtures.sample())[100..<103].map(\.version))
-        #expect(try source.events(after: Int64((try Fixtures.sample()).count), limit: 10).isEmpty)
+        #expect(try page.map(\.version) == Fixtures.sample()[100..<103].map(\.version))
+        #expect(try source.events(after: Int64(Fixtures.sample().count), limit: 10).isEmpty)
     }
 }

@@ -67,7 +67,8 @@ enum Fixtures {
 
     /// The sample copied `copies` times, the ids of copy k suffixed with `-k` (copy 0 unchanged),
     /// positions continuing: a larger history of the same mix.
-    static func scaledSample(copies: Int) -> [RecordedEvent] {
+    static func scaledSample(copies: Int) throws -> [RecordedEvent] {
+        let sample = try sample()
         var result: [RecordedEvent] = []
         result.reserveCapacity(sample.count * copies)
         for k in 0..<copies {

@@ -10,8 +10,8 @@ import Testing
 @Suite struct PerformanceTests {
     @Test func rebuildingEveryReadModelOfAScaledHistory() throws {
         let target = ProcessInfo.processInfo.environment["HROMADA_PERF_EVENTS"].flatMap(Int.init) ?? 50_000
-        let copies = max(1, target / (try Fixtures.sample()).count)
-        let events = Fixtures.scaledSample(copies: copies)
+        let copies = try max(1, target / Fixtures.sample().count)
+        let events = try Fixtures.scaledSample(copies: copies)
         let folder = try TemporaryFolder()
         let store = try folder.store()
         let source = InMemoryEventSource(events: events)
@@ -26,7 +26,7 @@ import Testing
     }
 
     @Test func searchStrategiesAgreeOverTenThousandPractices() throws {
-        let practices = (try Fixtures.sample()).filter { $0.type == "PracticePublished" || $0.type == "CommunityRegistered" }
+        let practices = try Fixtures.sample().filter { $0.type == "PracticePublished" || $0.type == "CommunityRegistered" }
         let copies = 10_000 / max(1, practices.filter { $0.type == "PracticePublished" }.count) + 1
         var events: [RecordedEvent] = []
         for k in 0..<copies {

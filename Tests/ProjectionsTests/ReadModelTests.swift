@@ -12,13 +12,14 @@ import Testing
     init() throws {
         folder = try TemporaryFolder()
         store = try folder.store()
-        try store.apply(events: (try Fixtures.sample()))
-        reference = ReferenceFold((try Fixtures.sample()))
+        try store.apply(events: Fixtures.sample())
+        reference = try ReferenceFold(Fixtures.sample())
     }
 
-    @Test func sampleHistoryIsLoaded() {
-        #expect((try Fixtures.sample()).count > 1000)
-        #expect((try Fixtures.sample()).last?.position == Int64((try Fixtures.sample()).count))
+    @Test func sampleHistoryIsLoaded() throws {
+        let sample = try Fixtures.sample()
+        #expect(sample.count > 1000)
+        #expect(sample.last?.position == Int64(sample.count))
     }
 
     @Test func leaderboardsMatchTheReferenceForEveryThemeAndKind() throws {
@@ -35,8 +36,8 @@ import Testing
                             provisional: $0.provisional, place: $0.place)
                     }
                     #expect(actual == expected, "\(competitionId)/\(theme)/\(kind ?? "all")")
-                    #expect(board.asOf.position == Int64((try Fixtures.sample()).count))
-                    #expect(board.asOf.recordedAt == (try Fixtures.sample()).last?.recordedAt)
+                    #expect(try board.asOf.position == Int64(Fixtures.sample().count))
+                    #expect(try board.asOf.recordedAt == Fixtures.sample().last?.recordedAt)
                 }
             }
         }
@@ -74,7 +75,7 @@ import Testing
         let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(board)) as! [String: Any]
         for key in ["competitionId", "themeCode", "asOf", "rows"] { #expect(json[key] != nil, "\(key)") }
         let asOf = json["asOf"] as! [String: Any]
-        #expect(asOf["position"] as? Int == (try Fixtures.sample()).count)
+        #expect(try asOf["position"] as? Int == Fixtures.sample().count)
         #expect(asOf["recordedAt"] is String)
         let rows = json["rows"] as! [[String: Any]]
         #expect(!rows.isEmpty)
@@ -117,7 +118,7 @@ import Testing
             #expect(a.seminarCommunities == e.seminarCommunities, "\(e.oblast)")
             #expect(a.practices == e.practices, "\(e.oblast)")
         }
-        #expect(actual.asOf.position == Int64((try Fixtures.sample()).count))
+        #expect(try actual.asOf.position == Int64(Fixtures.sample().count))
     }
 
     @Test func regionsJSONHasTheSpecKeys() throws {
@@ -283,7 +284,7 @@ import Testing
         for render in [
             try store.regions().renderText(), try store.catalog(query: "бюджет").renderText(),
             try store.network().renderText(), try store.seminars().renderText(),
-            ProjectionStatus.renderText(try store.status(), head: Int64((try Fixtures.sample()).count)),
+            try ProjectionStatus.renderText(try store.status(), head: Int64(Fixtures.sample().count)),
         ] {
             #expect(render.split(separator: "\n").count >= 3)
         }

@@ -11,7 +11,7 @@ import Testing
         let folder = try TemporaryFolder()
         let incremental = try folder.store(name: "incremental.sqlite")
         let rebuilt = try folder.store(name: "rebuilt.sqlite")
-        let events = (try Fixtures.sample())
+        let events = try Fixtures.sample()
         let source = InMemoryEventSource()
         var checked = 0
         for (i, event) in events.enumerated() {
@@ -32,7 +32,7 @@ import Testing
     @Test func queriesNeverSeeAnEmptyOrHalfBuiltModelDuringARebuild() async throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        try store.apply(events: (try Fixtures.sample()))
+        try store.apply(events: Fixtures.sample())
         let expected = (
             regions: try store.regions().rows.count, network: try store.network().rows.count,
             catalog: try store.catalog(query: nil).total, seminars: try store.seminars().rows.count,
@@ -60,7 +60,7 @@ import Testing
             }
             return (reads, bad)
         }
-        let source = InMemoryEventSource(events: (try Fixtures.sample()))
+        let source = try InMemoryEventSource(events: Fixtures.sample())
         for _ in 0..<3 {
             try store.rebuild(source: source, batchSize: 40)
         }
@@ -74,7 +74,7 @@ import Testing
     @Test func liveAppliesDuringARebuildAreKeptByTheSwap() throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        let events = (try Fixtures.sample())
+        let events = try Fixtures.sample()
         try store.apply(events: Array(events.prefix(1000)))
         // The source already holds everything; the live tables lag behind it, and the rebuild
         // ends past the live checkpoint.
@@ -88,10 +88,10 @@ import Testing
     @Test func aSourceBehindTheLiveCheckpointKeepsTheLiveTables() throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        try store.apply(events: (try Fixtures.sample()))
+        try store.apply(events: Fixtures.sample())
         let before = try allDumps(store)
         #expect {
-            try store.rebuild(projection: "network", source: InMemoryEventSource(events: Array((try Fixtures.sample()).prefix(50))))
+            try store.rebuild(projection: "network", source: InMemoryEventSource(events: Array(Fixtures.sample().prefix(50))))
         } throws: { ($0 as? ProjectionError)?.code == .sourceBehind }
         #expect(try allDumps(store) == before)
         let status = try store.status().first { $0.name == "network" }!
@@ -116,7 +116,7 @@ import Testing
         let folder = try TemporaryFolder()
         do {
             let store = try folder.store()
-            try store.apply(events: (try Fixtures.sample()))
+            try store.apply(events: Fixtures.sample())
             try store.close()
         }
         let projections: [any Projection] = StandardProjections.all.map { $0.name == "catalog" ? Bumped(base: $0) : $0 }
@@ -128,15 +128,15 @@ import Testing
         #expect {
             try store.apply(events: [], projection: "catalog")
         } throws: { ($0 as? ProjectionError)?.code == .staleSchema }
-        try store.rebuild(projection: "catalog", source: InMemoryEventSource(events: (try Fixtures.sample())))
+        try store.rebuild(projection: "catalog", source: InMemoryEventSource(events: Fixtures.sample()))
         #expect(try store.status().allSatisfy { !$0.isStale })
-        #expect(try store.catalog(query: nil).total == ReferenceFold((try Fixtures.sample())).practices.count)
+        #expect(try store.catalog(query: nil).total == ReferenceFold(Fixtures.sample()).practices.count)
     }
 
     @Test func aRebuiltFileCopiesIntoASnapshot() throws {
         let folder = try TemporaryFolder()
         let store = try folder.store()
-        try store.rebuild(source: InMemoryEventSource(events: (try Fixtures.sample())))
+        try store.rebuild(source: InMemoryEventSource(events: Fixtures.sample()))
         try store.copy(to: folder.path + "/copy.sqlite")
         let copy = try folder.store(name: "copy.sqlite")
         #expect(try allDumps(copy) == allDumps(store))
