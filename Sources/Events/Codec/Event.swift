@@ -2,6 +2,16 @@ import Foundation
 
 /// An event as a client proposes it (one line of the interchange format, spec section 1).
 public struct ProposedEvent: Sendable, Hashable {
+    /// The earliest `occurredAt` the store takes: 1991-01-01T00:00:00Z. Ukraine's local
+    /// self-government, and so every record of this programme, is younger; an earlier time is a
+    /// typo (a year 0020 for 2020) rather than history.
+    public static let earliestOccurredAt = Timestamp(milliseconds: 662_688_000_000)
+
+    /// How far a `recordedAt` (of a migrated history) or an `occurredAt` may lie ahead of the
+    /// writer's clock: 5 minutes of clock skew between the machine that wrote a line and this one.
+    /// A later time would freeze the log's clock there (recordedAt never decreases).
+    public static let maxClockSkewMilliseconds: Int64 = 5 * 60_000
+
     /// The event's identity; `nil` lets the store assign a random one.
     public var id: UUID?
     public var stream: String

@@ -26,7 +26,7 @@ public enum EventCodec {
         do {
             value = try JSONParser.parse(line)
         } catch {
-            throw Rejection(field: "(line)", reason: error.description)
+            throw Rejection(field: error.path.isEmpty ? "(line)" : error.fieldPath, reason: error.description)
         }
         return try decodeProposed(value)
     }
@@ -46,6 +46,9 @@ public enum EventCodec {
         }
         func timestamp(_ key: String, _ s: String) throws(Rejection) -> Timestamp {
             guard let t = Timestamp(rfc3339: s) else {
+                if Timestamp.isOutOfRange(rfc3339: s) {
+                    throw Rejection(field: key, reason: "\"\(s.prefix(40))\" falls outside years 0001–9999 in UTC")
+                }
                 throw Rejection(field: key, reason: "must be an RFC 3339 timestamp such as 2020-08-25T10:00:00Z, found \"\(s.prefix(40))\"")
             }
             return t
@@ -55,6 +58,11 @@ public enum EventCodec {
         let type = try requiredString("type")
         guard !type.isEmpty, type.utf8.count <= 100 else { throw Rejection(field: "type", reason: "must be 1..100 bytes") }
         let occurredAt = try timestamp("occurredAt", try requiredString("occurredAt"))
+        guard occurredAt >= ProposedEvent.earliestOccurredAt else {
+            throw Rejection(
+                field: "occurredAt",
+                reason: "\(occurredAt.rfc3339) is before \(ProposedEvent.earliestOccurredAt.rfc3339), earlier than any record of this programme can be")
+        }
         var id: UUID?
         if let v = o["id"], !v.isNull {
             guard let s = v.stringValue, let u = parseUUID(s) else {

@@ -9,7 +9,31 @@ public struct JSONParser {
     public struct SyntaxError: Error, Sendable, CustomStringConvertible {
         public var offset: Int
         public var reason: String
-        public var description: String { "invalid JSON at byte \(offset + 1): \(reason)" }
+        /// Where in the document: the keys (and `[n]` array indices) from the outermost value
+        /// down to the one that failed; empty when the failure is not inside a member.
+        public var path: [String] = []
+
+        public init(offset: Int, reason: String, path: [String] = []) {
+            self.offset = offset
+            self.reason = reason
+            self.path = path
+        }
+
+        /// `data.council.size`, `data.criteria[2].maxPoints`.
+        public var fieldPath: String {
+            var out = ""
+            for part in path {
+                if !part.hasPrefix("["), !out.isEmpty { out += "." }
+                out += part
+            }
+            return out
+        }
+
+        public var description: String {
+            path.isEmpty
+                ? "invalid JSON at byte \(offset + 1): \(reason)"
+                : "invalid JSON at byte \(offset + 1), in \(fieldPath): \(reason)"
+        }
     }
 
     /// Parses one complete JSON text (surrounding whitespace allowed).
@@ -96,7 +120,14 @@ public struct JSONParser {
             guard index < buffer.count, buffer[index] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             index += 1
             skipWhitespace()
-            let value = try parseValue(depth: depth)
+            let value: JSONValue
+            do {
+                value = try parseValue(depth: depth)
+            } catch {
+                var located = error
+                located.path.insert(key, at: 0)
+                throw located
+            }
             if members.updateValue(value, forKey: key) != nil {
                 throw SyntaxError(offset: keyOffset, reason: "duplicate key \"\(key)\"")
             }
@@ -125,7 +156,13 @@ public struct JSONParser {
         }
         while true {
             skipWhitespace()
-            elements.append(try parseValue(depth: depth))
+            do {
+                elements.append(try parseValue(depth: depth))
+            } catch {
+                var located = error
+                located.path.insert("[\(elements.count)]", at: 0)
+                throw located
+            }
             skipWhitespace()
             guard index < buffer.count else { throw fail("unexpected end of input in an array") }
             if buffer[index] == UInt8(ascii: ",") {
@@ -262,9 +299,18 @@ public struct JSONParser {
             while index < buffer.count, isDigit(buffer[index]) { index += 1 }
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<index]), as: UTF8.self)
-        if isInteger, let value = Int64(text) { return .int(value) }
+        if isInteger {
+            // An integer is kept exactly or refused: rounding it into a double would change
+            // history (12345678901234567890 would become 12345678901234567000).
+            guard let value = Int64(text) else {
+                throw SyntaxError(
+                    offset: start,
+                    reason: "the integer \(text.prefix(40)) does not fit in 64 bits (-9223372036854775808...9223372036854775807); write it as a string to keep every digit")
+            }
+            return .int(value)
+        }
         guard let value = Double(text), value.isFinite else {
-            throw SyntaxError(offset: start, reason: "number out of range")
+            throw SyntaxError(offset: start, reason: "the number \(text.prefix(40)) is beyond the range of a 64-bit float")
         }
         return .double(value)
     }

@@ -53,7 +53,9 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
                 i += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            // Fewer than three digits scale up (.5 = 500 ms); more are truncated toward the
+            // past (.123456 = 123 ms): the log keeps milliseconds.
+            for _ in min(digits, 3)..<3 { millis *= 10 }
         }
         guard i < b.count else { return nil }
         var offsetMinutes = 0
@@ -71,8 +73,32 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         guard i == b.count else { return nil }
         let days = Timestamp.daysFromCivil(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetMinutes * 60)
-        milliseconds = seconds * 1000 + Int64(millis)
+        let value = seconds * 1000 + Int64(millis)
+        // An offset can carry 0000-01-01T00:30:00+01:00 or 9999-12-31T23:59:59-01:00 outside
+        // the four-digit years that the canonical text (and so every reader) can hold.
+        guard Timestamp.representable.contains(value) else { return nil }
+        milliseconds = value
     }
+
+    /// Whether `text` is a well-formed RFC 3339 date-time whose instant in UTC falls outside
+    /// years 0001–9999 (for an error message that says so, rather than "not RFC 3339").
+    public static func isOutOfRange(rfc3339 text: String) -> Bool {
+        guard Timestamp(rfc3339: text) == nil, text.utf8.count >= 20 else { return false }
+        // Parse again with the year moved into the middle of the range; if that parses, only the
+        // range was wrong.
+        var b = Array(text.utf8)
+        guard b[0...3].allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return false }
+        let year = b[0...3].reduce(0) { $0 * 10 + Int($1) - 48 }
+        guard year <= 1 || year >= 9999 else { return false }
+        // Keep leap-day validity: 2000 is a leap year, as 0000 and 9996 are.
+        let probe = Array((year == 0 ? "2000" : year == 1 ? "2001" : year == 9999 ? "2999" : "2000").utf8)
+        b.replaceSubrange(0...3, with: probe)
+        return Timestamp(rfc3339: String(decoding: b, as: UTF8.self)) != nil
+    }
+
+    /// The instants the canonical text can hold: 0001-01-01T00:00:00Z ... 9999-12-31T23:59:59.999Z.
+    public static let representable: ClosedRange<Int64> =
+        (Int64(daysFromCivil(year: 1, month: 1, day: 1)) * 86_400_000)...(Int64(daysFromCivil(year: 10000, month: 1, day: 1)) * 86_400_000 - 1)
 
     /// Parses a calendar date `YYYY-MM-DD` as its first instant (00:00:00Z).
     public init?(date text: String) {

@@ -218,7 +218,18 @@ final class LogWriter {
             }
         }
         let position = nextPosition
-        var recordedAt = event.recordedAt?.milliseconds ?? max(options.clock().milliseconds, lastRecordedAt)
+        let now = options.clock().milliseconds
+        if let given = event.recordedAt, given.milliseconds > now + ProposedEvent.maxClockSkewMilliseconds {
+            throw Rejection(
+                field: "recordedAt",
+                reason: "\(given.rfc3339) is later than this machine's clock (\(Timestamp(milliseconds: now).rfc3339)) plus 5 minutes of skew; a future recordedAt would hold every later event at that time")
+        }
+        var recordedAt = event.recordedAt?.milliseconds ?? max(now, lastRecordedAt)
+        if event.occurredAt.milliseconds > max(recordedAt, now) + ProposedEvent.maxClockSkewMilliseconds {
+            throw Rejection(
+                field: "occurredAt",
+                reason: "\(event.occurredAt.rfc3339) is in the future (the clock says \(Timestamp(milliseconds: max(recordedAt, now)).rfc3339), 5 minutes of skew allowed); an event is recorded after it happens")
+        }
         if event.recordedAt != nil, recordedAt < lastRecordedAt {
             throw Rejection(
                 field: "recordedAt",

@@ -96,7 +96,12 @@ public enum ZstdFile {
         var inBytes: Int64 = 0
         var readOffset = 0
         var out = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
-        var frameOpen = false
+        // zstd's own rule for the end of a stream: ZSTD_decompressStream returns 0 exactly when a
+        // frame is completely decoded and flushed. Whether the output buffer happened to fill up
+        // says nothing about that (a content of k × the buffer size ends with a full buffer), so
+        // the loop goes on while zstd holds output back (a full buffer) or input is left, and the
+        // stream has ended only if the last call returned 0.
+        var frameEnded = false
         while true {
             let bytes = try input.read(at: readOffset, count: chunk)
             readOffset += bytes.count
@@ -106,6 +111,7 @@ public enum ZstdFile {
             try bytes.withUnsafeBytes { raw in
                 var inBuffer = ZSTD_inBuffer(src: raw.baseAddress, size: raw.count, pos: 0)
                 while true {
+                    let consumedBefore = inBuffer.pos
                     let (hint, produced) = try out.withUnsafeMutableBytes { o in
                         var outBuffer = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
                         let r = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
@@ -117,12 +123,15 @@ public enum ZstdFile {
                         return (r, outBuffer.pos)
                     }
                     try sink.write(out, count: produced)
-                    frameOpen = hint != 0
-                    if inBuffer.pos == inBuffer.size && produced < out.count { break }
+                    // A call that neither read nor wrote (the drain after an exactly full buffer)
+                    // only asks for the next frame's header: it does not reopen the stream.
+                    if produced > 0 || inBuffer.pos > consumedBefore { frameEnded = hint == 0 }
+                    let outputFull = produced == out.count
+                    if inBuffer.pos == inBuffer.size && !outputFull { break }
                 }
             }
         }
-        if frameOpen || inBytes == 0 {
+        if !frameEnded || inBytes == 0 {
             throw EventStoreError(.corruption, "\(source) is truncated: the zstd stream does not end")
         }
         try output?.sync()
