@@ -5,27 +5,88 @@ import Logging
 
 @main
 enum Main {
-    /// Global options may come before the subcommand (`admin --store S import F`), as in CLI.md;
-    /// ArgumentParser wants them after it, so they are moved there.
     static func main() async {
-        var args = Array(CommandLine.arguments.dropFirst())
-        var leading: [String] = []
-        while let first = args.first, first.hasPrefix("--") {
-            let takesValue = ["--store", "--log-level"].contains(first)
-            guard takesValue || first.contains("=") else { break }
-            leading.append(args.removeFirst())
-            if takesValue, !first.contains("="), !args.isEmpty { leading.append(args.removeFirst()) }
+        let args = arrangeGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        do {
+            // Every command that works on an existing store checks, before anything else and
+            // without writing, that the folder is a store of a version this build reads. (The
+            // command is parsed again where it runs: a parsed command is not Sendable.)
+            if let onStore = try Admin.parseAsRoot(args) as? any StoreCommand { try onStore.global.layout.requireStore() }
+            if var asyncCommand = try Admin.parseAsRoot(args) as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var command = try Admin.parseAsRoot(args)
+                try command.run()
+            }
+        } catch let error as EventStoreError {
+            Admin.exit(withError: fail(error))
+        } catch {
+            Admin.exit(withError: error)
         }
-        if !leading.isEmpty, !args.isEmpty {
-            var insertAt = 1
-            // nested subcommands: `query leaderboard`, `snapshot create`
-            if ["query", "snapshot"].contains(args[0]), args.count > 1, !args[1].hasPrefix("-") { insertAt = 2 }
-            args.insert(contentsOf: leading, at: insertAt)
-        } else {
-            args = leading + args
-        }
-        await Admin.main(args)
     }
+
+    /// Global options may come anywhere before the command's own arguments (`admin --store S
+    /// import F`, `admin query --store S regions`); ArgumentParser wants them after the
+    /// (sub)command's name, so they are moved there.
+    static func arrangeGlobalOptions(_ input: [String]) -> [String] {
+        let withValue: Set<String> = ["--store", "--log-level"]
+        var global: [String] = []
+        var path: [String] = []
+        var rest = input[...]
+        while let first = rest.first {
+            let name = String(first.split(separator: "=", maxSplits: 1).first ?? "")
+            if withValue.contains(name) {
+                global.append(rest.removeFirst())
+                if !first.contains("="), let value = rest.first {
+                    global.append(value)
+                    rest.removeFirst()
+                }
+            } else if !first.hasPrefix("-"), path.isEmpty || (path.count == 1 && groups.contains(path[0])) {
+                path.append(rest.removeFirst())
+            } else {
+                break
+            }
+        }
+        return path + global + rest
+    }
+
+    /// Commands whose first argument names a subcommand.
+    static let groups: Set<String> = ["query", "snapshot"]
+}
+
+/// A command that works on an existing store: it refuses a folder that is not one (exit 1) or
+/// does not exist (exit 66) before it does anything. `init`, `demo` and `generate` are not
+/// such commands.
+protocol StoreCommand {
+    var global: GlobalOptions { get }
+}
+
+extension Import: StoreCommand {}
+extension Append: StoreCommand {}
+extension Read: StoreCommand {}
+extension Export: StoreCommand {}
+extension Verify: StoreCommand {}
+extension Stats: StoreCommand {}
+extension History: StoreCommand {}
+extension State: StoreCommand {}
+extension Project: StoreCommand {}
+extension Rebuild: StoreCommand {}
+extension WorkersCommand: StoreCommand {}
+extension LeaderboardQuery: StoreCommand {}
+extension RegionsQuery: StoreCommand {}
+extension CatalogQuery: StoreCommand {}
+extension NetworkQuery: StoreCommand {}
+extension SeminarsQuery: StoreCommand {}
+extension SnapshotCreate: StoreCommand {}
+extension SnapshotList: StoreCommand {}
+extension SnapshotVerify: StoreCommand {}
+extension SnapshotRestore: StoreCommand {}
+extension SnapshotPrune: StoreCommand {}
+
+/// The version `admin --version` prints: the program's, and the store format it reads and writes.
+enum AdminVersion {
+    static let program = "0.9.0"
+    static let text = "\(program) (store format 1, index schema 2)"
 }
 
 struct Admin: AsyncParsableCommand {
@@ -33,14 +94,40 @@ struct Admin: AsyncParsableCommand {
         commandName: "admin",
         abstract: "Hromada Ledger: the operator's command line for the event log and its read models.",
         discussion: """
-            Exit codes: 0 success; 1 a domain or data error (rejected event, corruption found); 64 bad usage.
-            The store is --store DIR, or $HROMADA_STORE, or ./store.
+            Exit codes: 0 success; 1 a domain or data error (rejected event, damage found, a folder \
+            that is not a store); 64 bad usage; 66 a named input file or store does not exist.
+            The store is --store DIR, or $HROMADA_STORE, or ./store; --store may come before or after the command.
             """,
+        version: AdminVersion.text,
         subcommands: [
             Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self,
-            Generate.self, History.self, Snapshot.self, State.self,
+            Generate.self, History.self, Snapshot.self, State.self, Completions.self,
         ] + Admin.projectionCommands + Admin.benchCommands
     )
+}
+
+/// `admin completions bash|zsh|fish`: the shell completion script.
+struct Completions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a shell completion script (bash, zsh or fish).",
+        discussion: """
+            bash: admin completions bash > /etc/bash_completion.d/admin
+            zsh:  admin completions zsh > "${fpath[1]}/_admin"
+            fish: admin completions fish > ~/.config/fish/completions/admin.fish
+            """)
+
+    @Argument(help: "bash, zsh or fish.")
+    var shell: String
+
+    func validate() throws {
+        guard CompletionShell(rawValue: shell) != nil else {
+            throw ValidationError("unknown shell \"\(shell)\"; choose bash, zsh or fish")
+        }
+    }
+
+    func run() throws {
+        print(Admin.completionScript(for: CompletionShell(rawValue: shell)!))
+    }
 }
 
 /// Options every command shares.
@@ -89,13 +176,17 @@ func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
-/// Turns a library error into one clear sentence on stderr and exit code 1.
+/// Turns a library error into one clear sentence on stderr and its exit code: 66 when a named
+/// input file or store does not exist, 1 otherwise.
 func fail(_ error: any Error) -> ExitCode {
     if let e = error as? EventStoreError {
         printError("error: \(e.message)")
         if let cause = e.cause, !(cause is Rejection), !(cause is EventStore.LineRejection) {
             printError("  cause: \(cause)")
         }
+        return e.code == .missingInput ? ExitCode(66) : ExitCode(1)
+    } else if let code = error as? ExitCode {
+        return code
     } else {
         printError("error: \(error)")
     }

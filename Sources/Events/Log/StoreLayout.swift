@@ -46,9 +46,13 @@ public struct StoreLayout: Sendable {
     public var exists: Bool { fileExists(marker) }
 
     /// Creates an empty store; does nothing when one is there already.
-    /// - Throws: when the folder holds something that is not a store, or cannot be written.
+    /// - Throws: when the folder holds something that is not a store (a foreign or newer
+    ///   `STORE` file among them), or cannot be written.
     public func initialize() throws {
-        if exists { return }
+        if exists {
+            try requireStore()
+            return
+        }
         try makeDirectory(root)
         if let names = try? listDirectory(root), !names.filter({ !$0.hasPrefix(".") }).isEmpty {
             throw EventStoreError(.notAStore, "\(root) is not empty and is not a store; refusing to initialise it")
@@ -63,9 +67,31 @@ public struct StoreLayout: Sendable {
         try PosixFile.syncDirectory(root)
     }
 
-    func requireStore() throws(EventStoreError) {
-        guard exists else {
-            throw EventStoreError(.notAStore, "\(root) is not a store (no STORE file); run `admin init` first")
+    /// Checks, without writing anything, that `root` is a store of the version this build reads.
+    /// - Throws: ``EventStoreError`` `.notFound` when the folder does not exist, `.notAStore`
+    ///   when it is not a store (no `STORE` file, a foreign one, or one of an unknown version).
+    public func requireStore() throws(EventStoreError) {
+        var info = stat()
+        guard stat(root, &info) == 0 else {
+            throw EventStoreError(.missingInput, "there is no store at \(root): the folder does not exist (create one with `admin init`)")
         }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw EventStoreError(.notAStore, "\(root) is not a store: it is a file, not a folder")
+        }
+        let fd = open(marker, O_RDONLY)
+        guard fd >= 0 else {
+            throw EventStoreError(.notAStore, "\(root) is not a store: it has no STORE file (create one with `admin init`)")
+        }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 256) }
+        close(fd)
+        let text = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self)
+        guard text != Self.markerText else { return }
+        let prefix = "hromada-ledger store "
+        if text.hasPrefix(prefix), let version = Int(text.dropFirst(prefix.count).trimmingCharacters(in: .whitespacesAndNewlines)) {
+            throw EventStoreError(
+                .notAStore, "\(root) is a store of format version \(version), which this build does not read (it reads version 1)")
+        }
+        throw EventStoreError(.notAStore, "\(root) is not a store: its STORE file is not a Hromada Ledger store marker")
     }
 }

@@ -4,7 +4,7 @@ public struct EventStoreError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Wrapped: String, Sendable {
-            case invalidEvent, wrongExpectedVersion, corruption, locked, io, notAStore, invalidArgument, notFound
+            case invalidEvent, wrongExpectedVersion, corruption, locked, io, notAStore, invalidArgument, notFound, missingInput
         }
         private let wrapped: Wrapped
         private init(_ wrapped: Wrapped) { self.wrapped = wrapped }
@@ -25,6 +25,8 @@ public struct EventStoreError: Error, Sendable, CustomStringConvertible {
         public static let invalidArgument = Code(.invalidArgument)
         /// A thing asked for does not exist.
         public static let notFound = Code(.notFound)
+        /// A file or store the caller named as input does not exist (the CLI's exit code 66).
+        public static let missingInput = Code(.missingInput)
 
         public var description: String { wrapped.rawValue }
     }

@@ -24,7 +24,7 @@ public final class LineReader {
         } else {
             fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
-                throw EventStoreError(.notFound, "cannot open \(path): \(String(cString: strerror(errno)))")
+                throw EventStoreError(errno == ENOENT ? .missingInput : .io, "cannot open \(path): \(String(cString: strerror(errno)))")
             }
             ownsFD = true
         }
