@@ -11,12 +11,12 @@ struct History: ParsableCommand {
             Amendments (SubmissionAmended, PracticeRevised) show each field's value before and after; \
             other events a short summary (a juror's total and the previous one on a re-score, a \
             retracted total, a withdrawal's reason, a deadline's old and new date, ...). \
-            --json prints {"stream", "events": [{"position", "version", "type", "recordedAt", \
+            --json prints {"stream", "events": [{"id", "hash", "position", "version", "type", "recordedAt", \
             "occurredAt", "actor", "changes": [{"field", "before", "after"}], "summary", "details"}]}.
             """)
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: "The stream, e.g. submission-2020-0042.")
+    @Argument(help: "The stream, e.g. submission-bp-2020-00007.")
     var stream: String
 
     @Flag(help: "Print the audit trail as JSON.")
@@ -63,25 +63,21 @@ struct History: ParsableCommand {
 
     func render(_ entries: [StreamHistory.Entry]) -> String {
         let limit = width == 0 ? Int.max : width
-        var text = "Історія потоку \(stream): "
-        let n = Int64(entries.count)
-        text += "\(n) \(n % 10 == 1 && n % 100 != 11 ? "подія" : ((2...4).contains(n % 10) && !(12...14).contains(n % 100) ? "події" : "подій"))"
-        if let until { text += " (записані до \(until))" }
+        var text = "History of stream \(stream): \(entries.count) \(entries.count == 1 ? "event" : "events")"
+        if let until { text += " (recorded until \(until))" }
         text += "\n"
         for e in entries {
-            text += "\n#\(e.position) v\(e.version) \(e.type)\n"
-            text += "  хто: \(e.actorOrDash); записано: \(e.recordedAt.rfc3339); сталося: \(e.occurredAt.rfc3339)\n"
+            text += "\n#\(e.position) v\(e.version) \(e.type)  id \(e.id.uuidString.lowercased())\n"
+            text += "  by \(e.actorOrDash); recorded \(e.recordedAt.rfc3339); occurred \(e.occurredAt.rfc3339)\n"
             text += "  \(e.summary)\n"
             for change in e.changes {
-                let name = StreamHistory.label(ofField: change.field)
-                let title = name == change.field ? change.field : "\(name) (\(change.field))"
                 if change.isUnchanged {
-                    text += "    \(title): без змін — \(StreamHistory.display(change.after, limit: limit))\n"
+                    text += "    \(change.field): unchanged, \(StreamHistory.display(change.after, limit: limit))\n"
                 } else {
                     let shown = StreamHistory.displayPair(change, limit: limit)
-                    text += "    \(title):\n"
-                    text += "      було:  \(shown.before)\n"
-                    text += "      стало: \(shown.after)\n"
+                    text += "    \(change.field):\n"
+                    text += "      before: \(shown.before)\n"
+                    text += "      after:  \(shown.after)\n"
                 }
             }
         }

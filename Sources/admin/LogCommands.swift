@@ -67,26 +67,62 @@ struct Import: ParsableCommand {
                 }
                 rejectOut = handle
             }
-            let result = try store.importLines(
-                options: options,
-                next: { try reader.next() },
-                ready: { reader.hasBufferedLine },
-                onReject: { rejection in
-                    let original = rejection.text
-                    let record: JSONValue = [
-                        "line": .int(Int64(rejection.line)), "field": .string(rejection.field),
-                        "reason": .string(rejection.reason), "text": .string(original),
-                    ]
-                    rejectOut?.write(Data(record.canonicalBytes + [0x0A]))
-                    printError("rejected line \(rejection.line): field \(rejection.field): \(rejection.reason)")
-                },
-                onCommit: { head in
-                    if commitEvery > 0 {
-                        print("committed \(head)")
-                        fflush(nil)
-                    }
-                })
+            // Progress on a terminal: lines read, their rate, and for a file the time left.
+            let progress = ProgressLine(label: "importing", unit: "lines")
+            let totalBytes = file == "-" ? nil : (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int).flatMap { $0 }
+            var bytesRead = 0
+            var linesRead = 0
+            var rejections = RejectionSummary()
+            let result: EventStore.ImportResult
+            do {
+                result = try store.importLines(
+                    options: options,
+                    next: {
+                        let line = try reader.next()
+                        if let line {
+                            linesRead += 1
+                            bytesRead += line.count + 1
+                            if linesRead % 1024 == 0 {
+                                progress.update(done: linesRead, fraction: totalBytes.map { Double(bytesRead) / Double(max($0, 1)) })
+                            }
+                        }
+                        return line
+                    },
+                    ready: { reader.hasBufferedLine },
+                    onReject: { rejection in
+                        let original = rejection.text
+                        let record: JSONValue = [
+                            "line": .int(Int64(rejection.line)), "field": .string(rejection.field),
+                            "reason": .string(rejection.reason), "text": .string(original),
+                        ]
+                        rejectOut?.write(Data(record.canonicalBytes + [0x0A]))
+                        rejections.add(line: rejection.line, field: rejection.field, reason: rejection.reason)
+                    },
+                    onCommit: { head in
+                        if commitEvery > 0 {
+                            progress.finish()
+                            print("committed \(head)")
+                            fflush(nil)
+                        }
+                    })
+                progress.finish()
+            } catch let error as EventStoreError where error.code == .invalidEvent && file != "-" {
+                // All or nothing stopped at the first bad line: say how much of the file that left unchecked.
+                progress.finish()
+                var total = linesRead
+                while (try? reader.next()) != nil { total += 1 }
+                let failedAt = (error.cause as? EventStore.LineRejection)?.line ?? total
+                let unchecked = max(0, total - failedAt)
+                _ = fail(error)
+                if unchecked > 0 {
+                    printError("  nothing was imported; the \(unchecked) \(unchecked == 1 ? "line" : "lines") after it \(unchecked == 1 ? "was" : "were") not checked (--skip-invalid FILE checks every line, keeps the valid ones and writes the rejects to FILE)")
+                } else {
+                    printError("  nothing was imported")
+                }
+                throw ExitCode(1)
+            }
             try? rejectOut?.close()
+            if rejections.total > 0 { printError(rejections.render() + "every rejected line, with its reason, is in \(rejects ?? "the rejects file")") }
             print("imported \(result.appended) events (\(result.duplicates) already in the log, \(result.rejected) rejected); head position \(result.head)")
             if result.rejected > 0 { throw ExitCode(1) }
         } catch let code as ExitCode {

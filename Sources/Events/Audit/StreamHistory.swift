@@ -7,7 +7,7 @@ import Foundation
 /// reported with its value BEFORE (the value in effect from the stream's earlier events: the
 /// `SubmissionFiled` / `PracticePublished` payload with the earlier amendments applied) and AFTER.
 /// `SubmissionDeadlineExtended` reports `submissionDeadline` the same way. Every event also gets a
-/// short Ukrainian summary (`summary`) and the structured facts behind it (`details`): a juror's
+/// short English summary (`summary`, with the payload's own texts quoted as they are) and the structured facts behind it (`details`): a juror's
 /// total and, when the juror had a current score on the submission, the previous total; the
 /// total a retraction removes; a withdrawal's reason; and so on.
 ///
@@ -57,6 +57,10 @@ public struct StreamHistory: Sendable {
 
     /// One event of the stream, as the audit trail shows it.
     public struct Entry: Sendable, Hashable, Codable {
+        /// The event's id.
+        public var id: UUID
+        /// The event's hash in the chain (64 lowercase hex digits).
+        public var hash: String
         public var position: Int64
         public var version: Int64
         public var type: String
@@ -66,15 +70,17 @@ public struct StreamHistory: Sendable {
         public var actor: String?
         /// The fields the event changed, before and after (empty for events that change no field).
         public var changes: [Change]
-        /// A short Ukrainian summary of the event.
+        /// A short summary of the event in English (names and titles quoted as recorded).
         public var summary: String
         /// The facts behind the summary, by name (`jurorId`, `total`, `previousTotal`, `reason`, ...).
         public var details: [String: JSONValue]
 
         public init(
-            position: Int64, version: Int64, type: String, recordedAt: Timestamp, occurredAt: Timestamp,
-            actor: String?, changes: [Change], summary: String, details: [String: JSONValue] = [:]
+            id: UUID, hash: String, position: Int64, version: Int64, type: String, recordedAt: Timestamp,
+            occurredAt: Timestamp, actor: String?, changes: [Change], summary: String, details: [String: JSONValue] = [:]
         ) {
+            self.id = id
+            self.hash = hash
             self.position = position
             self.version = version
             self.type = type
@@ -90,11 +96,13 @@ public struct StreamHistory: Sendable {
         public var actorOrDash: String { actor ?? "-" }
 
         enum CodingKeys: String, CodingKey {
-            case position, version, type, recordedAt, occurredAt, actor, changes, summary, details
+            case id, hash, position, version, type, recordedAt, occurredAt, actor, changes, summary, details
         }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(UUID.self, forKey: .id)
+            hash = try c.decode(String.self, forKey: .hash)
             position = try c.decode(Int64.self, forKey: .position)
             version = try c.decode(Int64.self, forKey: .version)
             type = try c.decode(String.self, forKey: .type)
@@ -115,6 +123,8 @@ public struct StreamHistory: Sendable {
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id.uuidString.lowercased(), forKey: .id)
+            try c.encode(hash, forKey: .hash)
             try c.encode(position, forKey: .position)
             try c.encode(version, forKey: .version)
             try c.encode(type, forKey: .type)
@@ -126,11 +136,11 @@ public struct StreamHistory: Sendable {
             try c.encode(details.mapValues(CodableJSON.init), forKey: .details)
         }
 
-        /// `{"position", "version", "type", "recordedAt", "occurredAt", "actor", "changes", "summary", "details"}`;
-        /// `actor` is `null` when the event names none.
+        /// `{"id", "hash", "position", "version", "type", "recordedAt", "occurredAt", "actor", "changes",
+        /// "summary", "details"}`; `actor` is `null` when the event names none.
         public var json: JSONValue {
             [
-                "position": .int(position), "version": .int(version), "type": .string(type),
+                "id": .string(id.uuidString.lowercased()), "hash": .string(hash), "position": .int(position), "version": .int(version), "type": .string(type),
                 "recordedAt": .string(recordedAt.rfc3339), "occurredAt": .string(occurredAt.rfc3339),
                 "actor": actor.map(JSONValue.string) ?? .null, "changes": .array(changes.map(\.json)),
                 "summary": .string(summary), "details": .object(details),
@@ -153,7 +163,7 @@ public struct StreamHistory: Sendable {
             let described = state.describe(type: type, data: data)
             entries.append(
                 Entry(
-                    position: event.position, version: event.version, type: event.type,
+                    id: event.id, hash: event.hash, position: event.position, version: event.version, type: event.type,
                     recordedAt: event.recordedAt, occurredAt: event.occurredAt, actor: actor(of: event.metadata),
                     changes: described.changes, summary: described.summary, details: described.details))
         }
@@ -187,12 +197,12 @@ public struct StreamHistory: Sendable {
     /// A value as a person reads it: a string as it is, a list of strings joined by commas, a
     /// number plainly, anything else as compact JSON; cut to `limit` characters.
     public static func display(_ value: JSONValue?, limit: Int = 80) -> String {
-        guard let value else { return "(немає)" }
+        guard let value else { return "(none)" }
         switch value {
-        case .null: return "(немає)"
+        case .null: return "(none)"
         case .string(let s): return truncated(s, limit: limit)
         case .array(let items) where items.allSatisfy({ $0.stringValue != nil }):
-            return items.isEmpty ? "(порожньо)" : truncated(items.compactMap(\.stringValue).joined(separator: ", "), limit: limit)
+            return items.isEmpty ? "(empty)" : truncated(items.compactMap(\.stringValue).joined(separator: ", "), limit: limit)
         default: return truncated(value.canonicalString, limit: limit)
         }
     }
@@ -218,20 +228,6 @@ public struct StreamHistory: Sendable {
         return (window(x), window(y))
     }
 
-    /// The Ukrainian name of a payload field (`title` → `назва`), or the field itself.
-    public static func label(ofField field: String) -> String {
-        fieldLabels[field] ?? field
-    }
-
-    static let fieldLabels: [String: String] = [
-        "title": "назва", "sector": "сектор", "directions": "напрями", "participationForms": "форми участі",
-        "period": "період", "problem": "проблема", "activities": "заходи", "results": "результати",
-        "risks": "ризики", "budget": "бюджет", "links": "посилання", "summary": "короткий опис",
-        "body": "опис", "tags": "теги", "themeCode": "тема", "competitionId": "конкурс",
-        "communityId": "громада", "sourceSubmissionId": "заявка-джерело",
-        "submissionDeadline": "термін подання", "name": "назва", "oblast": "область", "kind": "тип громади",
-        "settlements": "населені пункти", "population": "населення", "council": "рада",
-    ]
 
     /// The order of fields on the forms; other fields follow alphabetically.
     static let fieldOrder: [String] = [
@@ -248,18 +244,14 @@ public struct StreamHistory: Sendable {
         }
     }
 
-    /// Ukrainian plural: 1 бал, 2 бали, 5 балів.
-    static func plural(_ n: Int64, _ one: String, _ few: String, _ many: String) -> String {
-        let m10 = abs(n) % 10
-        let m100 = abs(n) % 100
-        if m10 == 1 && m100 != 11 { return one }
-        if (2...4).contains(m10) && !(12...14).contains(m100) { return few }
-        return many
+    /// `1 point`, `5 points`: a count and its noun, singular or plural.
+    static func count(_ n: Int64, _ one: String, _ many: String? = nil) -> String {
+        "\(n) \(n == 1 ? one : many ?? one + "s")"
     }
 
     static func points(_ total: JSONValue) -> String {
-        if let i = total.intValue { return "\(i) \(plural(i, "бал", "бали", "балів"))" }
-        return "\(total.canonicalString) бала"
+        if let i = total.intValue { return count(i, "point") }
+        return "\(total.canonicalString) points"
     }
 
     static func quoted(_ text: String?) -> String {
@@ -289,27 +281,27 @@ public struct StreamHistory: Sendable {
             case "SubmissionFiled":
                 fields = data
                 let summary =
-                    "подано заявку \(quoted(s("title"))): громада \(s("communityId") ?? "?"), конкурс \(s("competitionId") ?? "?"), тема \(s("themeCode") ?? "?")"
+                    "submission \(quoted(s("title"))) filed: community \(s("communityId") ?? "?"), competition \(s("competitionId") ?? "?"), theme \(s("themeCode") ?? "?")"
                 return ([], summary, pick(data, "submissionId", "competitionId", "themeCode", "communityId", "title", "sector"))
 
             case "PracticePublished":
                 fields = data
                 unpublished = false
-                var summary = "опубліковано практику \(quoted(s("title"))) громади \(s("communityId") ?? "?")"
-                if let sector = s("sector") { summary += ", сектор \(sector)" }
-                if let source = s("sourceSubmissionId") { summary += ", із заявки \(source)" }
+                var summary = "practice \(quoted(s("title"))) of community \(s("communityId") ?? "?") published"
+                if let sector = s("sector") { summary += ", sector \(sector)" }
+                if let source = s("sourceSubmissionId") { summary += ", from submission \(source)" }
                 return ([], summary, pick(data, "practiceId", "communityId", "title", "sector", "sourceSubmissionId"))
 
             case "SubmissionAmended", "PracticeRevised":
                 let changes = applyChanges(data["changes"])
-                let verb = type == "SubmissionAmended" ? "заявку змінено" : "практику переглянуто"
-                let names = changes.map { label(ofField: $0.field) }
-                let summary = names.isEmpty ? "\(verb): змін немає" : "\(verb): \(names.joined(separator: ", "))"
+                let verb = type == "SubmissionAmended" ? "submission amended" : "practice revised"
+                let names = changes.map(\.field)
+                let summary = names.isEmpty ? "\(verb): no field changed" : "\(verb): \(names.joined(separator: ", "))"
                 return (changes, summary, ["fields": .array(changes.map { .string($0.field) })])
 
             case "SubmissionWithdrawn":
                 withdrawn = true
-                return ([], "заявку відкликано: \(truncated(s("reason") ?? "причину не вказано"))", pick(data, "reason"))
+                return ([], "submission withdrawn: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
 
             case "JuryScoreAdded":
                 let juror = s("jurorId") ?? "?"
@@ -318,11 +310,11 @@ public struct StreamHistory: Sendable {
                 var summary: String
                 if let previous = scores[juror] {
                     details["previousTotal"] = previous.total
-                    summary = "член журі \(juror) переоцінив: \(previous.total.canonicalString) → \(points(total))"
+                    summary = "juror \(juror) re-scored: \(previous.total.canonicalString) → \(points(total))"
                 } else {
-                    summary = "оцінка члена журі \(juror): \(points(total))"
+                    summary = "juror \(juror) scored \(points(total))"
                 }
-                if withdrawn { summary += " (заявку було відкликано)" }
+                if withdrawn { summary += " (the submission had been withdrawn)" }
                 scores[juror] = (total, data["scores"] ?? .null)
                 return ([], summary, details)
 
@@ -332,20 +324,20 @@ public struct StreamHistory: Sendable {
                 var details: [String: JSONValue] = ["jurorId": .string(juror), "retractedTotal": .null]
                 if let reasonText = s("reason") { details["reason"] = .string(reasonText) }
                 guard let previous = scores.removeValue(forKey: juror) else {
-                    return ([], "відкликано оцінку члена журі \(juror) (чинної оцінки в потоці немає)\(reason)", details)
+                    return ([], "juror \(juror) retracted a score (the stream holds no current score of theirs)\(reason)", details)
                 }
                 details["retractedTotal"] = previous.total
-                return ([], "відкликано оцінку члена журі \(juror) (\(points(previous.total)))\(reason)", details)
+                return ([], "juror \(juror) retracted their score (\(points(previous.total)))\(reason)", details)
 
             case "CompetitionAnnounced":
                 fields = data
-                var summary = "оголошено конкурс \(quoted(s("title")))"
-                if let year = data["year"]?.intValue { summary += " \(year) року" }
+                var summary = "competition \(quoted(s("title"))) announced"
+                if let year = data["year"]?.intValue { summary += " for \(year)" }
                 let themes = data["themes"]?.arrayValue?.count ?? 0
                 let criteria = data["criteria"]?.arrayValue?.count ?? 0
-                summary += ": \(themes) \(plural(Int64(themes), "тема", "теми", "тем")), \(criteria) \(plural(Int64(criteria), "критерій", "критерії", "критеріїв"))"
-                if let deadline = s("submissionDeadline") { summary += ", подання до \(deadline)" }
-                if let min = data["minJurors"]?.intValue { summary += ", щонайменше \(min) \(plural(min, "член", "члени", "членів")) журі" }
+                summary += ": \(count(Int64(themes), "theme")), \(count(Int64(criteria), "criterion", "criteria"))"
+                if let deadline = s("submissionDeadline") { summary += ", submissions until \(deadline)" }
+                if let min = data["minJurors"]?.intValue { summary += ", at least \(count(min, "juror"))" }
                 return ([], summary, pick(data, "competitionId", "title", "year", "submissionDeadline", "minJurors"))
 
             case "SubmissionDeadlineExtended":
@@ -355,9 +347,9 @@ public struct StreamHistory: Sendable {
                 let change = Change(field: "submissionDeadline", before: before, after: after)
                 let summary: String
                 if let old = before?.stringValue {
-                    summary = "термін подання продовжено: \(old) → \(after?.stringValue ?? "?")"
+                    summary = "submission deadline extended: \(old) → \(after?.stringValue ?? "?")"
                 } else {
-                    summary = "термін подання продовжено до \(after?.stringValue ?? "?") (попередній термін у потоці невідомий)"
+                    summary = "submission deadline extended to \(after?.stringValue ?? "?") (the stream holds no earlier deadline)"
                 }
                 return ([change], summary, ["before": before ?? .null, "after": after ?? .null])
 
@@ -371,59 +363,58 @@ public struct StreamHistory: Sendable {
                     themeName = " " + quoted(title)
                 }
                 let winners = (data["winners"]?.arrayValue ?? []).map { w -> String in
-                    var text = "\(w["place"]?.intValue.map(String.init) ?? "?") місце — \(w["submissionId"]?.stringValue ?? "?")"
+                    var text = "place \(w["place"]?.intValue.map(String.init) ?? "?"): \(w["submissionId"]?.stringValue ?? "?")"
                     if let award = w["award"]?.stringValue, !award.isEmpty { text += " (\(truncated(award, limit: 60)))" }
                     return text
                 }
-                let list = winners.isEmpty ? "немає" : winners.joined(separator: "; ")
+                let list = winners.isEmpty ? "none" : winners.joined(separator: "; ")
                 return (
-                    [], "переможці теми \(theme)\(themeName): \(list)",
+                    [], "winners of theme \(theme)\(themeName): \(list)",
                     ["themeCode": .string(theme), "winners": data["winners"] ?? .array([])]
                 )
 
             case "CommunityRegistered":
                 fields = data
-                let kinds = ["urban": "міська", "settlement": "селищна", "rural": "сільська"]
-                var summary = "зареєстровано громаду \(quoted(s("name")))"
+                                var summary = "community \(quoted(s("name"))) registered"
                 var parts: [String] = []
                 if let oblast = s("oblast") { parts.append(oblast) }
-                if let kind = s("kind") { parts.append(kinds[kind] ?? kind) }
-                if let n = data["settlements"]?.intValue { parts.append("\(n) \(plural(n, "населений пункт", "населені пункти", "населених пунктів"))") }
-                if let p = data["population"]?.intValue { parts.append("населення \(p)") }
+                if let kind = s("kind") { parts.append(kind) }
+                if let n = data["settlements"]?.intValue { parts.append(count(n, "settlement")) }
+                if let p = data["population"]?.intValue { parts.append("population \(p)") }
                 if !parts.isEmpty { summary += " (" + parts.joined(separator: ", ") + ")" }
                 return ([], summary, pick(data, "communityId", "name", "oblast", "kind", "settlements", "population"))
 
             case "CommunityJoinedNetwork":
                 let again = inNetwork == false
                 inNetwork = true
-                var summary = again ? "знову приєдналася до мережі" : "приєдналася до мережі"
+                var summary = again ? "rejoined the network" : "joined the network"
                 let sectors = display(data["sectors"], limit: 60)
                 let directions = display(data["directions"], limit: 60)
-                summary += ": сектори — \(sectors); напрями — \(directions)"
+                summary += ": sectors \(sectors); directions \(directions)"
                 return ([], summary, pick(data, "sectors", "directions"))
 
             case "CommunityLeftNetwork":
                 inNetwork = false
-                return ([], "вийшла з мережі: \(truncated(s("reason") ?? "причину не вказано"))", pick(data, "reason"))
+                return ([], "left the network: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
 
             case "SeminarHeld":
                 fields = data
-                var summary = "проведено семінар \(quoted(s("title")))"
+                var summary = "seminar \(quoted(s("title"))) held"
                 let place = [s("city"), s("oblast")].compactMap { $0 }.joined(separator: ", ")
                 if !place.isEmpty { summary += ", \(place)" }
                 if let date = s("date") { summary += ", \(date)" }
-                if let n = data["participants"]?.intValue { summary += ": \(n) \(plural(n, "учасник", "учасники", "учасників"))" }
+                if let n = data["participants"]?.intValue { summary += ": \(count(n, "participant"))" }
                 let communities = Int64(data["communityIds"]?.arrayValue?.count ?? 0)
-                summary += ", \(communities) \(plural(communities, "громада", "громади", "громад"))"
+                summary += ", \(count(communities, "community", "communities"))"
                 return ([], summary, pick(data, "title", "direction", "oblast", "city", "date", "participants", "communityIds"))
 
             case "PracticeUnpublished":
                 unpublished = true
-                return ([], "практику знято з публікації: \(truncated(s("reason") ?? "причину не вказано"))", pick(data, "reason"))
+                return ([], "practice unpublished: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
 
             default:
                 let payload = JSONValue.object(data).canonicalString
-                return ([], "подія невідомого типу: \(truncated(payload))", [:])
+                return ([], "an event of a type the catalog does not know: \(truncated(payload))", [:])
             }
         }
 
