@@ -256,10 +256,15 @@ import Testing
             #expect(try CLI.run(["--store", store, "verify", "--expect", "abc"]).status == 64)
             #expect(try CLI.run(["--store", store, "read", "--limit", "-1"]).status == 64)
 
+            // a named input that does not exist: 66 (EX_NOINPUT), not the data error 1
             let missing = try CLI.run(["--store", store, "import", dir.appendingPathComponent("missing.jsonl").path])
-            #expect(missing.status == 1)
+            #expect(missing.status == 66)
             #expect(missing.errorLine.contains("missing.jsonl"), "\(missing.stderr)")
-            let notAStore = try CLI.run(["--store", dir.appendingPathComponent("nowhere").path, "verify"])
+            let nowhere = try CLI.run(["--store", dir.appendingPathComponent("nowhere").path, "verify"])
+            #expect(nowhere.status == 66)
+            #expect(nowhere.errorLine.contains("there is no store at"), "\(nowhere.stderr)")
+            // a folder that is there but is not a store: 1
+            let notAStore = try CLI.run(["--store", dir.path, "verify"])
             #expect(notAStore.status == 1)
             #expect(notAStore.errorLine.contains("not a store"), "\(notAStore.stderr)")
         }

@@ -69,7 +69,7 @@ extension DomainTests {
                 "an event type the catalog does not know": "type",
                 "no occurredAt": "occurredAt",
                 "a retraction by a juror who has no score there": "data.jurorId",
-                "not JSON at all": "(line)",
+                "not JSON at all": "type",  // the syntax error names the member it broke off in
             ]
             var matched = 0
             for entry in entries {

@@ -171,7 +171,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
             }
             return v
         }
-        guard let y = num(0, 4), let m = num(5, 2), let d = num(8, 2), (1...12).contains(m), d >= 1,
+        guard let y = num(0, 4), y >= 1, let m = num(5, 2), let d = num(8, 2), (1...12).contains(m), d >= 1,
             d <= daysIn(month: m, year: y)
         else { return nil }
         return (y, m, d)
