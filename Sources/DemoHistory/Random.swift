@@ -1,8 +1,11 @@
-/// SplitMix64: expands the user's seed into the state of the main generator.
-struct SplitMix64 {
-    var state: UInt64
+/// SplitMix64: expands the user's seed into the state of the main generator (and picks the
+/// benchmark's random points).
+package struct SplitMix64 {
+    package var state: UInt64
 
-    mutating func next() -> UInt64 {
+    package init(state: UInt64) { self.state = state }
+
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DemoHistory
 import Events
 import Foundation
 import Logging
@@ -198,7 +199,7 @@ struct BenchTimeTravel: ParsableCommand {
             }
             print("setup: 9 more snapshots at every 10% in \(String(format: "%.1f", elapsed(since: t0))) s")
 
-            var rng = SplitMix(seed: seed)
+            var rng = SplitMix64(state: seed)
             var times: [Double] = []
             var replayed: [Int] = []
             for _ in 0..<queries {
@@ -218,18 +219,5 @@ struct BenchTimeTravel: ParsableCommand {
             print("query leaderboard --at T (random T, \(times.count) runs): median \(ms(median)) ms, max \(ms(worst)) ms; median \(percentile(replayed.map(Double.init), 50)) events replayed")
             print("ratio to a full rebuild: median \(String(format: "%.4f", median / rebuild)), max \(String(format: "%.4f", worst / rebuild)) (goal <= 0.1)")
         } catch { throw fail(error) }
-    }
-}
-
-/// A small deterministic generator for picking random points.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
