@@ -12,9 +12,12 @@ extension Admin {
     ]
 }
 
-/// Opens the live read models of a store.
-func openProjections(_ layout: StoreLayout) throws -> ProjectionStore {
-    try ProjectionStore(path: layout.projections, logger: Logger(label: "hromada.projections"))
+/// Opens the live read models of a store. One-shot commands build no search index in the
+/// background (`backgroundIndexing`); long-running ones (workers) do.
+func openProjections(_ layout: StoreLayout, backgroundIndexing: Bool = false) throws -> ProjectionStore {
+    try ProjectionStore(
+        path: layout.projections, logger: Logger(label: "hromada.projections"),
+        backgroundIndexing: backgroundIndexing)
 }
 
 struct ProjectionStatusLine {
@@ -137,7 +140,7 @@ struct WorkersCommand: AsyncParsableCommand {
         global.bootstrapLogging()
         do {
             let reader = try EventLogReader(layout: global.layout)
-            let store = try openProjections(global.layout)
+            let store = try openProjections(global.layout, backgroundIndexing: true)
             let watcher = LogWatcher(layout: global.layout, pollInterval: .milliseconds(Int(poll * 1000)))
             let hook = try makeSnapshotHook(
                 layout: global.layout, directory: snapshots, everyEvents: snapshotEvery, everyMinutes: snapshotMinutes)

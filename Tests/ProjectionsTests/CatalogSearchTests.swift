@@ -160,3 +160,40 @@ import Testing
         #expect(try store.catalog(query: "такого слова немає").total == 0)
     }
 }
+
+/// Issue 7, item 7: a search that schedules the in-memory index in the background, and a
+/// close right after it, must never leave a thread on a closed connection.
+@Suite struct CatalogCloseRaceTests {
+    @Test func closingRightAfterASearchWaitsForTheBackgroundIndex() throws {
+        let folder = try TemporaryFolder()
+        let sample = try Fixtures.sample()
+        do {
+            let store = try folder.store()
+            try store.apply(events: sample, projection: "catalog")
+            try store.close()
+        }
+        for round in 0..<150 {
+            let store = try ProjectionStore(
+                path: folder.path + "/projections.sqlite", projections: StandardProjections.all,
+                backgroundIndexing: true)
+            let page = try store.catalog(query: round % 2 == 0 ? "бюджет" : nil, limit: 5)
+            #expect(page.total > 0)
+            try store.close()
+            // After close nothing runs: a later search fails cleanly and schedules nothing.
+            #expect(throws: (any Error).self) { try store.catalog(query: "бюджет", limit: 5) }
+        }
+    }
+
+    @Test func aOneShotStoreBuildsNoIndexInTheBackground() throws {
+        let folder = try TemporaryFolder()
+        let store = try ProjectionStore(
+            path: folder.path + "/projections.sqlite", projections: StandardProjections.all,
+            backgroundIndexing: false)
+        defer { try? store.close() }
+        try store.apply(events: CatalogSearchTests.events, projection: "catalog")
+        let sqlite = try store.catalog(query: "бюджет", limit: 10, strategy: .sqlite)
+        let auto = try store.catalog(query: "бюджет", limit: 10)
+        #expect(auto.rows.map(\.practiceId) == sqlite.rows.map(\.practiceId))
+        #expect(auto.total == sqlite.total)
+    }
+}

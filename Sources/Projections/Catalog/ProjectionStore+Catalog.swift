@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 import Events
 import GRDB
 
@@ -213,21 +214,57 @@ extension ProjectionStore {
         }
     }
 
-    /// Starts building an index for `key` in the background, unless one is built or building.
+    /// Starts building an index for `key` in the background, unless one is built or building,
+    /// background indexing is off, or the store is closing.
     func scheduleCatalogIndex(_ key: CatalogSearchIndex.Key) {
+        guard backgroundIndexing else { return }
         let start = catalogIndex.withLock { state -> Bool in
             guard state.index?.key != key, state.building != key else { return false }
             state.building = key
             return true
         }
         guard start else { return }
-        DispatchQueue.global(qos: .utility).async {
-            defer { self.catalogIndex.withLock { if $0.building == key { $0.building = nil } } }
+        let started = background.run { [self] in
+            defer { catalogIndex.withLock { if $0.building == key { $0.building = nil } } }
             do {
-                try self.warmUpCatalogSearch()
+                try warmUpCatalogSearch()
             } catch {
-                self.logger.warning("cannot build the catalog search index", metadata: ["error": "\(error)"])
+                logger.warning("cannot build the catalog search index", metadata: ["error": "\(error)"])
             }
         }
+        if !started { catalogIndex.withLock { if $0.building == key { $0.building = nil } } }
+    }
+}
+
+/// Work a store runs on background threads, and the gate that `close()` shuts.
+///
+/// `run` and `close` take the same lock: after `close` returns, nothing started by `run` is
+/// still running and nothing new starts.
+final class BackgroundWork: Sendable {
+    private let state = Mutex<(closed: Bool, running: Int)>((false, 0))
+    private let group = DispatchGroup()
+
+    /// Starts `work` on a global queue; `false` (and nothing run) once closing began.
+    @discardableResult
+    func run(_ work: @escaping @Sendable () -> Void) -> Bool {
+        let admitted = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            s.running += 1
+            group.enter()
+            return true
+        }
+        guard admitted else { return false }
+        DispatchQueue.global(qos: .utility).async { [self] in
+            work()
+            state.withLock { $0.running -= 1 }
+            group.leave()
+        }
+        return true
+    }
+
+    /// Refuses new work and waits for what runs.
+    func close() {
+        state.withLock { $0.closed = true }
+        group.wait()
     }
 }

@@ -30,6 +30,11 @@ public final class ProjectionStore: Sendable {
     let rebuildsRunning = Mutex<Set<String>>([])
     /// The in-memory catalog search index (see ``CatalogSearchStrategy``).
     let catalogIndex = Mutex(CatalogIndexCache())
+    /// Whether searches may build the in-memory index on a background thread.
+    let backgroundIndexing: Bool
+    /// Background work on the pool: none starts once `close()` began, and `close()` waits for
+    /// what runs, so no thread ever uses a closed connection.
+    let background = BackgroundWork()
 
     /// Opens (creating if needed) the projections file at `path`, runs the bookkeeping
     /// migrations and creates the tables of every projection that has none yet.
@@ -43,12 +48,13 @@ public final class ProjectionStore: Sendable {
     /// - Throws: a ``ProjectionError`` with code `.storage` when the file cannot be opened.
     public init(
         path: String, projections: [any Projection] = StandardProjections.all,
-        logger: Logger = Logger(label: "hromada.projections")
+        logger: Logger = Logger(label: "hromada.projections"), backgroundIndexing: Bool = true
     ) throws {
         precondition(Set(projections.map(\.name)).count == projections.count, "projection names must be unique")
         self.path = path
         self.projections = projections
         self.logger = logger
+        self.backgroundIndexing = backgroundIndexing
         var config = Configuration()
         config.label = "projections"
         config.busyMode = .timeout(30)
@@ -77,14 +83,18 @@ public final class ProjectionStore: Sendable {
     /// Opens `<directory>/projections.sqlite`.
     public convenience init(
         directory: String, projections: [any Projection] = StandardProjections.all,
-        logger: Logger = Logger(label: "hromada.projections")
+        logger: Logger = Logger(label: "hromada.projections"), backgroundIndexing: Bool = true
     ) throws {
         let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
-        try self.init(path: dir + "/" + Self.fileName, projections: projections, logger: logger)
+        try self.init(
+            path: dir + "/" + Self.fileName, projections: projections, logger: logger,
+            backgroundIndexing: backgroundIndexing)
     }
 
-    /// Closes the connections; later calls fail.
+    /// Closes the connections; later calls fail. Background work started by searches is
+    /// finished first, and none starts afterwards.
     public func close() throws {
+        background.close()
         try pool.close()
     }
 

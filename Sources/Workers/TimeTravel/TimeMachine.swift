@@ -88,7 +88,7 @@ public struct TimeMachine: Sendable {
                     }
                 }
             }
-            let past = try store ?? ProjectionStore(path: dbPath, projections: selected, logger: logger)
+            let past = try store ?? ProjectionStore(path: dbPath, projections: selected, logger: logger, backgroundIndexing: false)
             do {
                 let caught = try past.catchUp(
                     source: LogEventSource(reader: reader, upTo: target), projections: selected.map(\.name), upTo: target,
@@ -131,7 +131,8 @@ public struct TimeMachine: Sendable {
         _ info: SnapshotStore.Info, manifest m: SnapshotManifest, at path: String, projections: [any Projection]
     ) throws -> ProjectionStore {
         _ = try snapshots!.extract(m, from: info.path, to: path)
-        let store = try ProjectionStore(path: path, projections: projections, logger: logger)
+        let store = try ProjectionStore(
+            path: path, projections: projections, logger: logger, backgroundIndexing: false)
         let statuses: [ProjectionStatus]
         do { statuses = try store.status() } catch {
             try? store.close()
