@@ -2,6 +2,7 @@ import ArgumentParser
 import Events
 import Foundation
 import Logging
+import Projections
 
 @main
 enum Main {
@@ -187,6 +188,9 @@ func fail(_ error: any Error) -> ExitCode {
         return e.code == .missingInput ? ExitCode(66) : ExitCode(1)
     } else if let code = error as? ExitCode {
         return code
+    } else if let e = error as? ProjectionError, e.code == .cancelled {
+        printError("interrupted: \(e.message)")
+        return ExitCode(130)
     } else {
         printError("error: \(error)")
     }

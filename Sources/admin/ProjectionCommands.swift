@@ -14,10 +14,52 @@ extension Admin {
 
 /// Opens the live read models of a store. One-shot commands build no search index in the
 /// background (`backgroundIndexing`); long-running ones (workers) do.
+///
+/// The file is derived from the log: when it is damaged (not a database, truncated), it is
+/// moved aside, never deleted, and the read models are rebuilt from the log, with a warning.
 func openProjections(_ layout: StoreLayout, backgroundIndexing: Bool = false) throws -> ProjectionStore {
-    try ProjectionStore(
-        path: layout.projections, logger: Logger(label: "hromada.projections"),
-        backgroundIndexing: backgroundIndexing)
+    do {
+        return try ProjectionStore(
+            path: layout.projections, logger: Logger(label: "hromada.projections"),
+            backgroundIndexing: backgroundIndexing)
+    } catch let error as ProjectionError where error.code == .damaged {
+        return try rebuildDamagedProjections(layout, error, backgroundIndexing: backgroundIndexing)
+    }
+}
+
+/// Moves the damaged projections file aside, builds fresh read models from the log, says so.
+func rebuildDamagedProjections(
+    _ layout: StoreLayout, _ error: ProjectionError, backgroundIndexing: Bool = false
+) throws -> ProjectionStore {
+    let moved = try ProjectionStore.moveAside(path: layout.projections)
+    let store = try ProjectionStore(
+        path: layout.projections, logger: Logger(label: "hromada.projections"), backgroundIndexing: backgroundIndexing)
+    do {
+        let reader = try EventLogReader(layout: layout)
+        let report = try store.catchUp(source: LogEventSource(reader: reader))
+        let reason = error.briefCause ?? error.message
+        printError(
+            "warning: the read models were damaged (\(reason)); moved the file aside to \(moved) and rebuilt them from the log (\(report.eventsRead) events)")
+        return store
+    } catch {
+        try? store.close()
+        throw error
+    }
+}
+
+/// Runs `body` on the live read models and closes them. When SQLite finds the file damaged
+/// part-way (a malformed page), the file is moved aside, rebuilt from the log, and `body` runs
+/// once more on the rebuilt read models.
+func withProjections<T>(_ layout: StoreLayout, _ body: (ProjectionStore) throws -> T) throws -> T {
+    let store = try openProjections(layout)
+    do {
+        defer { try? store.close() }
+        return try body(store)
+    } catch let error as ProjectionError where error.code == .damaged {
+        let fresh = try rebuildDamagedProjections(layout, error)
+        defer { try? fresh.close() }
+        return try body(fresh)
+    }
 }
 
 struct ProjectionStatusLine {
@@ -28,10 +70,9 @@ struct ProjectionStatusLine {
 /// Each projection's checkpoint, lag (events and seconds) and state, for `admin stats`.
 func projectionStatusLines(layout: StoreLayout, head: Int64, headTime: String?) throws -> [ProjectionStatusLine] {
     guard FileManager.default.fileExists(atPath: layout.projections) else { return [] }
-    let store = try openProjections(layout)
-    defer { try? store.close() }
+    let statuses = try withProjections(layout) { try $0.status() }
     let headMs = headTime.flatMap(Timestamp.init(rfc3339:))?.milliseconds
-    return try store.status().map { s in
+    return statuses.map { s in
         let lag = max(0, head - s.checkpoint.position)
         var lagSeconds: Double = 0
         if let headMs, lag > 0 {
@@ -68,20 +109,20 @@ struct Project: ParsableCommand {
         global.bootstrapLogging()
         do {
             let reader = try EventLogReader(layout: global.layout)
-            let store = try openProjections(global.layout)
-            defer { try? store.close() }
-            let names = projection.map { [$0] }
-            let stale = try store.status().filter { $0.isStale && (names?.contains($0.name) ?? true) }.map(\.name)
-            if !stale.isEmpty {
-                print("rebuilding stale projections: \(stale.joined(separator: ", "))")
-                _ = try store.rebuild(projections: stale, source: LogEventSource(reader: reader))
-            }
-            let started = Date()
-            let report = try store.catchUp(source: LogEventSource(reader: reader), projections: names)
-            let seconds = Date().timeIntervalSince(started)
-            print("applied \(report.eventsRead) events in \(String(format: "%.2f", seconds)) s; head position \(try reader.head().position)")
-            for (name, asOf) in report.checkpoints.sorted(by: { $0.key < $1.key }) {
-                print("  \(name): checkpoint \(asOf.position)")
+            try withProjections(global.layout) { store in
+                let names = projection.map { [$0] }
+                let stale = try store.status().filter { $0.isStale && (names?.contains($0.name) ?? true) }.map(\.name)
+                if !stale.isEmpty {
+                    print("rebuilding stale projections: \(stale.joined(separator: ", "))")
+                    _ = try store.rebuild(projections: stale, source: LogEventSource(reader: reader))
+                }
+                let started = Date()
+                let report = try store.catchUp(source: LogEventSource(reader: reader), projections: names)
+                let seconds = Date().timeIntervalSince(started)
+                print("applied \(report.eventsRead) events in \(String(format: "%.2f", seconds)) s; head position \(try reader.head().position)")
+                for (name, asOf) in report.checkpoints.sorted(by: { $0.key < $1.key }) {
+                    print("  \(name): checkpoint \(asOf.position)")
+                }
             }
         } catch { throw fail(error) }
     }
@@ -100,20 +141,33 @@ struct Rebuild: ParsableCommand {
         }
     }
 
+    struct Result: Encodable {
+        var events: Int64
+        var seconds: Double
+        var projections: Int
+    }
+
     func run() throws {
         global.bootstrapLogging()
+        Interrupt.install(cooperative: true)
         do {
             let reader = try EventLogReader(layout: global.layout)
-            let store = try openProjections(global.layout)
-            defer { try? store.close() }
-            let started = Date()
-            let result = try store.rebuild(projections: projection.map { [$0] }, source: LogEventSource(reader: reader))
-            let seconds = Date().timeIntervalSince(started)
             let head = try reader.head().position
+            let started = Date()
+            let rebuilt = try withProjections(global.layout) { store in
+                let progress = ProgressLine(label: "rebuilding", unit: "events")
+                defer { progress.finish() }
+                return try store.rebuild(
+                    projections: projection.map { [$0] }, source: LogEventSource(reader: reader),
+                    progress: { progress.update(done: Int($0), fraction: head > 0 ? Double($0) / Double(head) : nil) },
+                    isCancelled: { Interrupt.requested })
+            }
+            let seconds = Date().timeIntervalSince(started)
+            let position = rebuilt.values.map(\.position).max() ?? head
             if json {
-                print(#"{"events":\#(head),"seconds":\#(seconds),"projections":\#(result.count)}"#)
+                try printJSON(Result(events: position, seconds: seconds, projections: rebuilt.count))
             } else {
-                print("rebuilt \(result.keys.sorted().joined(separator: ", ")) from \(head) events in \(String(format: "%.2f", seconds)) s (\(Int(Double(head) / max(seconds, 1e-9))) events/s)")
+                print("rebuilt \(rebuilt.keys.sorted().joined(separator: ", ")) from \(position) events in \(String(format: "%.2f", seconds)) s (\(Int(Double(position) / max(seconds, 1e-9))) events/s)")
             }
         } catch { throw fail(error) }
     }
@@ -192,14 +246,10 @@ func answer<T: Encodable & TextRenderable>(
         result = travelled.result
         note = travelled.note
     } else {
-        let store = try openProjections(global.layout)
-        defer { try? store.close() }
-        result = try body(store)
+        result = try withProjections(global.layout, body)
     }
     if options.json {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try printJSON(result)
     } else {
         print(result.renderText())
         if let note { print(note) }

@@ -82,6 +82,7 @@ struct SnapshotCreate: ParsableCommand {
     }
 
     func run() throws {
+        Interrupt.install()
         global.bootstrapLogging()
         do {
             let reader = try EventLogReader(layout: global.layout)
@@ -118,6 +119,7 @@ struct SnapshotList: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        Interrupt.install()
         do {
             let reader = global.layout.exists ? try EventLogReader(layout: global.layout) : nil
             let infos = try folder.store().list(reader: reader)
@@ -155,6 +157,7 @@ struct SnapshotVerify: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
+        Interrupt.install()
         do {
             let reader = try EventLogReader(layout: global.layout)
             let store = folder.store()
@@ -195,6 +198,7 @@ struct SnapshotRestore: ParsableCommand {
     var catchUp = false
 
     func run() throws {
+        Interrupt.install()
         global.bootstrapLogging()
         do {
             let reader = try EventLogReader(layout: global.layout)
@@ -243,6 +247,7 @@ struct SnapshotPrune: ParsableCommand {
     }
 
     func run() throws {
+        Interrupt.install()
         global.bootstrapLogging()
         do {
             let reader = global.layout.exists ? try EventLogReader(layout: global.layout) : nil

@@ -31,10 +31,12 @@ struct State: ParsableCommand {
     }
 
     func run() throws {
+        Interrupt.install()
         global.bootstrapLogging()
         do {
             let point = TimePoint(at)!
             let reader = try EventLogReader(layout: global.layout)
+            if let warning = try point.beyondHeadWarning(reader: reader) { printError(warning) }
             let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
             let past = try machine.state(at: point.position(in: reader), useSnapshots: !noSnapshots)
             defer { past.discard() }

@@ -9,9 +9,11 @@ import Workers
 func timeTravel<T>(
     layout: StoreLayout, at: TimePoint, snapshots: String, projections: [String], _ body: (ProjectionStore) throws -> T
 ) throws -> (result: T, note: String) {
+    Interrupt.install()
     let reader = try EventLogReader(layout: layout)
     let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
     let position = try at.position(in: reader)
+    if let warning = try at.beyondHeadWarning(reader: reader) { printError(warning) }
     let past = try machine.state(at: position, projections: projections)
     defer { past.discard() }
     let result = try body(past.store)
@@ -29,4 +31,21 @@ func makeSnapshotHook(layout: StoreLayout, directory: String, everyEvents: Int, 
     return SnapshotPolicy(
         snapshots: SnapshotStore(directory: directory), reader: try EventLogReader(layout: layout),
         everyEvents: everyEvents > 0 ? Int64(everyEvents) : nil, everyMinutes: everyMinutes > 0 ? everyMinutes : nil)
+}
+
+extension TimePoint {
+    /// A warning when the point lies beyond what the log can answer (a position after the head,
+    /// a time in the future): the answer is then the state at the head, which the user should
+    /// know rather than guess from `asOf`.
+    func beyondHeadWarning(reader: EventLogReader, now: Timestamp = .now()) throws -> String? {
+        let head = try reader.head()
+        switch self {
+        case .position(let p) where p > head.position:
+            return "warning: --at position:\(p) is beyond the head (position \(head.position)); answering as of the head"
+        case .time(let t) where t > now:
+            return "warning: --at \(t.rfc3339) is in the future; answering as of the head (position \(head.position))"
+        default:
+            return nil
+        }
+    }
 }

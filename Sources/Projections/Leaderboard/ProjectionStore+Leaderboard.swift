@@ -71,7 +71,12 @@ extension ProjectionStore {
             let row = try Row.fetchOne(
                 db, sql: "SELECT title, minJurors FROM leaderboard_competition WHERE competitionId = ?", arguments: [id])
         else {
-            throw ProjectionError(code: .notFound, message: "no competition \(id) is announced", projection: "leaderboard")
+            let known = try String.fetchAll(
+                db, sql: "SELECT competitionId FROM leaderboard_competition ORDER BY competitionId")
+            throw ProjectionError(
+                code: .notFound,
+                message: "no competition \(id) is announced (competitions: \(known.isEmpty ? "none yet" : known.joined(separator: ", ")))",
+                projection: "leaderboard")
         }
         let themes = try Row.fetchAll(
             db,

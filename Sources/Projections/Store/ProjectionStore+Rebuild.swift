@@ -1,4 +1,5 @@
 import Events
+import Foundation
 import GRDB
 import Logging
 
@@ -27,9 +28,13 @@ extension ProjectionStore {
     /// - Throws: a ``ProjectionError``: `.rebuildConflict` when a rebuild of one of them already
     ///   runs, `.sourceBehind` when the source ends before a live checkpoint, or the failure of
     ///   an event.
+    ///   - progress: called after each write transaction with the position reached.
+    ///   - isCancelled: asked between transactions; when it answers `true` the rebuild stops,
+    ///     drops its fresh tables, puts the bookkeeping back and throws `.cancelled`.
     @discardableResult
     public func rebuild(
-        projections names: [String]? = nil, source: any EventSource, batchSize: Int = 20_000
+        projections names: [String]? = nil, source: any EventSource, batchSize: Int = 20_000,
+        progress: (_ position: Int64) -> Void = { _ in }, isCancelled: () -> Bool = { false }
     ) throws -> [String: AsOf] {
         let selected = try resolve(names)
         let claimed = claimRebuild(selected.map(\.name))
@@ -39,6 +44,10 @@ extension ProjectionStore {
                 message: "a rebuild of \(selected.map(\.name).joined(separator: ", ")) is already running")
         }
         defer { releaseRebuild(selected.map(\.name)) }
+        // Held (shared) for the whole rebuild: another process that finds `rebuilding` marks
+        // and can take the lock exclusively knows they are debris of a process that died.
+        let lock = try RebuildLock(projectionsPath: path, exclusive: false, wait: true)
+        defer { lock?.release() }
 
         // 1. Fresh tables beside the live ones.
         var builds: [(projection: any Projection, tables: ProjectionTables)] = []
@@ -85,6 +94,9 @@ extension ProjectionStore {
             defer { reading.cancel() }
             var next = try reading.next()
             while next != nil {
+                if isCancelled() {
+                    throw ProjectionError(code: .cancelled, message: "the rebuild was interrupted at position \(position); the live tables are kept")
+                }
                 try pool.write { db in
                     try checkGenerations(db, builds)
                     var fed = 0
@@ -101,6 +113,10 @@ extension ProjectionStore {
                         [position, JSONText.encode(builds.map(\.projection.name))])
                 }
                 logger.debug("rebuild progress", metadata: ["event.position": "\(position)"])
+                progress(position)
+            }
+            if isCancelled() {
+                throw ProjectionError(code: .cancelled, message: "the rebuild was interrupted at position \(position), before the swap; the live tables are kept")
             }
             // 3. The tail, and the swap, in one transaction.
             try pool.write { db in
@@ -220,6 +236,44 @@ extension ProjectionStore {
         }
     }
 
+    /// Clears what a rebuild killed mid-way (kill -9, power loss) left: `rebuilding` marks and
+    /// `__rebuild` tables. Runs when the store opens, only when no process holds the rebuild
+    /// lock (a live rebuild in another process keeps its tables). Reads first; writes only when
+    /// there is debris.
+    /// - Returns: the projections whose interrupted rebuild was cleared.
+    @discardableResult
+    func clearInterruptedRebuilds() throws -> [String] {
+        let debris = try pool.read { db -> (marked: [String], tables: [String]) in
+            let marked = try String.fetchAll(
+                db, sql: "SELECT name FROM projections WHERE state = ? OR rebuildPosition IS NOT NULL",
+                arguments: [ProjectionState.rebuilding.rawValue])
+            let tables = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(name, ?) > 0",
+                arguments: [ProjectionTables.rebuildSuffix])
+            return (marked, tables)
+        }
+        guard !debris.marked.isEmpty || !debris.tables.isEmpty else { return [] }
+        guard let lock = try RebuildLock(projectionsPath: path, exclusive: true, wait: false) else { return [] }
+        defer { lock.release() }
+        try pool.write { db in
+            for table in debris.tables {
+                try db.execute(sql: "DROP TABLE IF EXISTS \(table.quotedDatabaseIdentifier)")
+            }
+            for name in debris.marked {
+                guard var record = try ProjectionRecord.fetch(db, name: name) else { continue }
+                if record.state == ProjectionState.rebuilding.rawValue { record.state = ProjectionState.running.rawValue }
+                record.rebuildPosition = nil
+                record.lastError = "an interrupted rebuild was cleared; the live tables were kept"
+                record.updatedAt = Timestamp.now().rfc3339
+                try record.update(db)
+            }
+        }
+        logger.warning(
+            "cleared an interrupted rebuild",
+            metadata: ["projections": "\(debris.marked.joined(separator: ","))", "tables.dropped": "\(debris.tables.count)"])
+        return debris.marked
+    }
+
     func claimRebuild(_ names: [String]) -> Bool {
         rebuildsRunning.withLock { running in
             guard running.isDisjoint(with: names) else { return false }
@@ -231,4 +285,38 @@ extension ProjectionStore {
     func releaseRebuild(_ names: [String]) {
         rebuildsRunning.withLock { $0.subtract(names) }
     }
+}
+
+/// An advisory lock (`flock`) on `<projections file>.rebuild-lock`: rebuilds hold it shared
+/// while they run; the cleanup of an interrupted rebuild needs it exclusively.
+final class RebuildLock {
+    private var fd: Int32
+
+    /// Takes the lock; `nil` when `wait` is false and another holder prevents it.
+    init?(projectionsPath: String, exclusive: Bool, wait: Bool) throws {
+        let path = projectionsPath + ".rebuild-lock"
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ProjectionError(
+                code: .storage, message: "cannot open \(path): \(String(cString: strerror(errno)))")
+        }
+        var operation = exclusive ? LOCK_EX : LOCK_SH
+        if !wait { operation |= LOCK_NB }
+        while flock(fd, operation) != 0 {
+            if errno == EINTR { continue }
+            let reason = errno
+            close(fd)
+            fd = -1
+            if reason == EWOULDBLOCK { return nil }
+            throw ProjectionError(code: .storage, message: "cannot lock \(path): \(String(cString: strerror(reason)))")
+        }
+    }
+
+    func release() {
+        guard fd >= 0 else { return }
+        close(fd)
+        fd = -1
+    }
+
+    deinit { release() }
 }

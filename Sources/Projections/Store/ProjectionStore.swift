@@ -62,6 +62,7 @@ public final class ProjectionStore: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536")
         }
         do {
+            try Self.checkShape(path)
             pool = try DatabasePool(path: path, configuration: config)
             try Bookkeeping.migrator.migrate(pool)
             try pool.write { db in
@@ -74,6 +75,7 @@ public final class ProjectionStore: Sendable {
                     ).insert(db)
                 }
             }
+            try clearInterruptedRebuilds()
         } catch {
             throw ProjectionError.wrap(
                 error, projection: nil, position: nil, what: "cannot open the projections file \(path)")
@@ -89,6 +91,46 @@ public final class ProjectionStore: Sendable {
         try self.init(
             path: dir + "/" + Self.fileName, projections: projections, logger: logger,
             backgroundIndexing: backgroundIndexing)
+    }
+
+    /// Refuses, as `.damaged`, a file that cannot be a SQLite database: bytes that do not start
+    /// with SQLite's header, or fewer bytes than the header says the database has (a truncated
+    /// copy). An absent or empty file is a new database. Cheap: it reads 100 bytes.
+    static func checkShape(_ path: String) throws {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return }
+        defer { try? handle.close() }
+        let size = try handle.seekToEnd()
+        guard size > 0 else { return }
+        try handle.seek(toOffset: 0)
+        let header = [UInt8](try handle.read(upToCount: 100) ?? Data())
+        func damaged(_ why: String) -> ProjectionError {
+            ProjectionError(code: .damaged, message: "\(path) is \(why)")
+        }
+        guard header.count == 100, header.starts(with: Array("SQLite format 3\0".utf8)) else {
+            throw damaged("not a SQLite database")
+        }
+        let rawPageSize = Int(header[16]) << 8 | Int(header[17])
+        let pageSize = rawPageSize == 1 ? 65536 : rawPageSize
+        let pages = header[28..<32].reduce(0) { $0 << 8 | UInt64($1) }
+        let changeCounter = header[24..<28].reduce(0) { $0 << 8 | UInt64($1) }
+        let validFor = header[92..<96].reduce(0) { $0 << 8 | UInt64($1) }
+        // The page count is trustworthy only when "version-valid-for" equals the change counter.
+        if pages > 0, validFor == changeCounter, pages * UInt64(pageSize) > size {
+            throw damaged("truncated: \(size) bytes where its header says \(pages * UInt64(pageSize))")
+        }
+    }
+
+    /// Moves a damaged projections file (and its `-wal`, `-shm`) aside, beside it, under a name
+    /// stamped with the time, so that a fresh one can be built from the log; nothing is deleted.
+    /// - Returns: the new path of the main file.
+    public static func moveAside(path: String, now: Timestamp = .now()) throws -> String {
+        let stamp = now.rfc3339.replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ".", with: "")
+        let target = path + ".damaged-" + stamp
+        let fm = FileManager.default
+        for suffix in ["", "-wal", "-shm"] where fm.fileExists(atPath: path + suffix) {
+            try fm.moveItem(atPath: path + suffix, toPath: target + suffix)
+        }
+        return target
     }
 
     /// Closes the connections; later calls fail. Background work started by searches is

@@ -1,4 +1,5 @@
 import Events
+import GRDB
 
 /// The one error type of the Projections module: a code, a message naming the projection, the
 /// event position and the field where it applies, and the underlying cause.
@@ -18,6 +19,8 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
             case sourceBehind = "source-behind"
             case source = "source"
             case storage = "storage"
+            case damaged = "damaged-file"
+            case cancelled = "cancelled"
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -42,6 +45,11 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
         public static let source = Code(.source)
         /// SQLite failed (disk full, locked, corrupt file).
         public static let storage = Code(.storage)
+        /// The projections file is not a SQLite database, or SQLite found it malformed: it is
+        /// derived from the log, so it can be moved aside and rebuilt.
+        public static let damaged = Code(.damaged)
+        /// The caller asked the work to stop (Ctrl-C); nothing half-done was kept.
+        public static let cancelled = Code(.cancelled)
 
         public var description: String { base.rawValue }
     }
@@ -87,8 +95,23 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
             return e
         }
         return ProjectionError(
-            code: .storage, message: what, projection: projection, position: position,
+            code: isDamage(error) ? .damaged : .storage, message: what, projection: projection, position: position,
             cause: error)
+    }
+
+    /// The cause in a short phrase: SQLite's code and message without the statement text.
+    public var briefCause: String? {
+        guard let cause else { return nil }
+        if let e = cause as? DatabaseError {
+            return "SQLite error \(e.resultCode.rawValue): \(e.message ?? "\(e.resultCode)")"
+        }
+        return "\(cause)"
+    }
+
+    /// Whether SQLite says the file is not a database or is malformed.
+    static func isDamage(_ error: any Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return e.resultCode == .SQLITE_CORRUPT || e.resultCode == .SQLITE_NOTADB
     }
 
     static func malformed(_ event: RecordedEvent, field: String, _ reason: String) -> ProjectionError {

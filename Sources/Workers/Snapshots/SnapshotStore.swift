@@ -376,9 +376,8 @@ public struct SnapshotStore: Sendable {
         let info = try info(name, reader: reader, projections: store.projections)
         if let problem = info.problem { throw problem }
         guard let manifest = info.manifest else { throw SnapshotError(.unreadable, "snapshot \(info.name) has no manifest") }
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("hromada-restore-\(UUID().uuidString)").path
-        try DurableFiles.makeDirectory(scratch)
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let scratch = try ScratchFolders.create(parent: FileManager.default.temporaryDirectory.path, kind: "restore")
+        defer { ScratchFolders.remove(scratch) }
         let raw = scratch + "/projections.sqlite"
         _ = try extract(manifest, from: info.path, to: raw)
         do {

@@ -57,8 +57,7 @@ public struct TimeMachine: Sendable {
         let selected = try select(names)
         let head = try reader.head()
         let target = min(position, head.position)
-        let scratch = scratchParent + "/hromada-state-\(UUID().uuidString)"
-        try DurableFiles.makeDirectory(scratch)
+        let scratch = try ScratchFolders.create(parent: scratchParent, kind: "state")
         do {
             var report = TimeTravelReport(
                 position: target, recordedAt: nil, snapshot: nil, snapshotPosition: 0, eventsReplayed: 0,
@@ -106,7 +105,7 @@ public struct TimeMachine: Sendable {
                 ])
             return PastState(store: past, directory: scratch, report: report)
         } catch {
-            try? FileManager.default.removeItem(atPath: scratch)
+            ScratchFolders.remove(scratch)
             throw error
         }
     }
@@ -168,7 +167,7 @@ public final class PastState: Sendable {
     /// Closes the store and deletes the scratch folder.
     public func discard() {
         try? store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        ScratchFolders.remove(directory)
     }
 }
 

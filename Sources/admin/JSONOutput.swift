@@ -1,0 +1,16 @@
+import Foundation
+
+/// The one encoder of every `--json` answer: keys sorted, slashes not escaped, so that the same
+/// value always prints the same bytes (the web service will answer with the same encoder).
+enum JSONOutput {
+    static func encode(_ value: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+/// Prints `value` as one line of JSON (see ``JSONOutput``).
+func printJSON(_ value: some Encodable) throws {
+    print(try JSONOutput.encode(value))
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The read models are derived from the log, so nothing that happens to them may stop the
+/// product: a damaged `projections.sqlite` is moved aside and rebuilt, an interrupted rebuild
+/// leaves no debris (Ctrl-C cleans up at once, kill -9 at the next start), and time travel
+/// leaves no scratch folders. Issue 7, items 7, 8 and 12, and the smaller `--at` and
+/// competition messages.
+@Suite(.serialized) struct ReadModelRecoveryTests {
+    /// A store with the sample imported and the read models built.
+    private func sampleStore(_ dir: URL) throws -> String {
+        let store = dir.appendingPathComponent("store").path
+        #expect(try CLI.run(["init", "--store", store]).status == 0)
+        #expect(try CLI.run(["import", CLI.sampleHistory.path, "--store", store]).status == 0)
+        #expect(try CLI.run(["project", "--store", store]).status == 0)
+        return store
+    }
+
+    /// A larger generated store (rebuilds long enough to interrupt).
+    private func generatedStore(_ dir: URL, events: Int = 20_000) throws -> String {
+        let file = dir.appendingPathComponent("history.jsonl").path
+        #expect(try CLI.run(["generate", "--events", "\(events)", "--out", file]).status == 0)
+        let store = dir.appendingPathComponent("big").path
+        #expect(try CLI.run(["init", "--store", store]).status == 0)
+        #expect(try CLI.run(["import", file, "--store", store], timeout: 300).status == 0)
+        #expect(try CLI.run(["project", "--store", store], timeout: 300).status == 0)
+        return store
+    }
+
+    private func sqlite(_ file: String, _ sql: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [file, sql]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func answers(_ store: String) throws -> [String] {
+        try [["regions"], ["network"], ["seminars"], ["catalog", "бюджет"], ["leaderboard", "--competition", "bp-2020"]]
+            .map { q in
+                let r = try CLI.run(["query"] + q + ["--json", "--store", store])
+                #expect(r.status == 0, "query \(q): \(r.stderr)")
+                return r.stdout
+            }
+    }
+
+    private func movedAside(_ store: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: store).filter { $0.hasPrefix("projections.sqlite.damaged-") }
+    }
+
+    @Test(arguments: ["random", "truncated", "pages"])
+    func aDamagedProjectionsFileIsMovedAsideAndRebuilt(_ damage: String) throws {
+        try inTemporaryDirectory { dir in
+            let store = try sampleStore(dir)
+            let expected = try answers(store)
+            let file = store + "/projections.sqlite"
+            _ = try sqlite(file, "PRAGMA wal_checkpoint(TRUNCATE)")
+            let original = try Data(contentsOf: URL(fileURLWithPath: file))
+            var bytes = [UInt8](original)
+            switch damage {
+            case "random": bytes = (0..<8192).map { _ in UInt8.random(in: 0...255) }
+            case "truncated": bytes = Array(bytes.prefix(bytes.count / 2))
+            default:
+                // Every page but the first overwritten: SQLite finds it malformed part-way.
+                for page in stride(from: 4096, to: bytes.count, by: 4096) {
+                    for i in page..<min(page + 4096, bytes.count) { bytes[i] = UInt8.random(in: 0...255) }
+                }
+            }
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) }
+
+            let first = try CLI.run(["query", "regions", "--json", "--store", store])
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stderr.contains("damaged") && first.stderr.contains("rebuilt them from the log"), "\(first.stderr)")
+            let aside = try movedAside(store)
+            #expect(aside.count == 1)
+            // Nothing deleted: the damaged bytes are kept as they were.
+            if let name = aside.first {
+                #expect(try Data(contentsOf: URL(fileURLWithPath: store + "/" + name)) == Data(bytes))
+            }
+            #expect(try answers(store) == expected)
+            #expect(try movedAside(store).count == 1, "rebuilt once, then used")
+        }
+    }
+
+    @Test func ctrlCDuringARebuildKeepsTheLiveTablesAndLeavesNoDebris() throws {
+        try inTemporaryDirectory { dir in
+            let store = try generatedStore(dir)
+            let before = try answers(store)
+            let child = try Child(["rebuild", "--store", store])
+            usleep(500_000)
+            kill(child.process.processIdentifier, SIGINT)
+            let run = child.finish(timeout: 120)
+            #expect(run.status == 130, "stdout: \(run.stdout) stderr: \(run.stderr)")
+            #expect(run.stderr.contains("interrupted"))
+            let file = store + "/projections.sqlite"
+            #expect(try sqlite(file, "SELECT count(*) FROM sqlite_master WHERE instr(name, '__rebuild') > 0") == "0")
+            #expect(try sqlite(file, "SELECT count(*) FROM projections WHERE state <> 'running' OR rebuildPosition IS NOT NULL") == "0")
+            #expect(try answers(store) == before)
+        }
+    }
+
+    @Test func aRebuildKilledMidWayIsClearedAtTheNextStart() throws {
+        try inTemporaryDirectory { dir in
+            let store = try generatedStore(dir)
+            let before = try answers(store)
+            let file = store + "/projections.sqlite"
+            let child = try Child(["rebuild", "--store", store])
+            // Killed once the rebuild tables exist and its first batch is in.
+            let marked = child.wait(upTo: 60) { _ in
+                (try? self.sqlite(file, "SELECT count(*) FROM projections WHERE rebuildPosition > 0")) == "5"
+            }
+            child.kill()
+            _ = child.finish()
+            #expect(marked, "the rebuild never got as far as its first batch")
+            #expect(try sqlite(file, "SELECT count(*) FROM sqlite_master WHERE instr(name, '__rebuild') > 0") != "0")
+            let stats = try CLI.run(["stats", "--store", store])
+            #expect(stats.status == 0)
+            #expect(stats.stdout.contains("an interrupted rebuild was cleared"))
+            #expect(!stats.stdout.contains("rebuilding"))
+            #expect(try sqlite(file, "SELECT count(*) FROM sqlite_master WHERE instr(name, '__rebuild') > 0") == "0")
+            #expect(try answers(store) == before)
+        }
+    }
+
+    @Test func timeTravelRemovesItsScratchFolderAndWhatAKilledOneLeft() throws {
+        try inTemporaryDirectory { dir in
+            let store = try sampleStore(dir)
+            let tmp = dir.appendingPathComponent("tmp").path
+            try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
+            // What a process killed with -9 left: a folder named after a process that is gone.
+            let dead = tmp + "/hromada-state-999999999-0F0F0F0F"
+            try FileManager.default.createDirectory(atPath: dead, withIntermediateDirectories: true)
+            let mine = tmp + "/hromada-state-notapid"
+            try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)
+            let p = Process()
+            p.executableURL = try CLI.binary()
+            p.arguments = ["query", "regions", "--at", "2020-06-01", "--store", store, "--snapshots", dir.path + "/none"]
+            var env = ProcessInfo.processInfo.environment
+            env["TMPDIR"] = tmp
+            p.environment = env
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 0)
+            let left = try FileManager.default.contentsOfDirectory(atPath: tmp).sorted()
+            #expect(left == ["hromada-state-notapid"], "left: \(left)")
+        }
+    }
+
+    @Test func anAnswerBeyondTheHeadSaysSo() throws {
+        try inTemporaryDirectory { dir in
+            let store = try sampleStore(dir)
+            let future = try CLI.run(["query", "regions", "--at", "2999-01-01", "--store", store])
+            #expect(future.status == 0)
+            #expect(future.stderr.contains("in the future; answering as of the head"))
+            let beyond = try CLI.run(["query", "regions", "--at", "position:999999", "--store", store])
+            #expect(beyond.stderr.contains("beyond the head"))
+            let past = try CLI.run(["query", "regions", "--at", "position:10", "--store", store])
+            #expect(!past.stderr.contains("warning"))
+        }
+    }
+
+    @Test func anUnknownCompetitionListsTheKnownOnes() throws {
+        try inTemporaryDirectory { dir in
+            let store = try sampleStore(dir)
+            let run = try CLI.run(["query", "leaderboard", "--competition", "bp-1999", "--store", store])
+            #expect(run.status == 1)
+            #expect(run.stderr.contains("no competition bp-1999 is announced (competitions: bp-2018, bp-2019, bp-2020"), "\(run.stderr)")
+        }
+    }
+}
