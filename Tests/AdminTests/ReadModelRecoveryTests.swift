@@ -95,13 +95,17 @@ import Glibc
         try inTemporaryDirectory { dir in
             let store = try generatedStore(dir)
             let before = try answers(store)
+            let file = store + "/projections.sqlite"
             let child = try Child(["rebuild", "--store", store])
-            usleep(500_000)
+            // Interrupted once the rebuild is under way (its tables exist, its marks are set).
+            let started = child.wait(upTo: 60) { _ in
+                (try? self.sqlite(file, "SELECT count(*) FROM projections WHERE state = 'rebuilding'")) == "5"
+            }
+            #expect(started, "the rebuild never started")
             kill(child.process.processIdentifier, SIGINT)
             let run = child.finish(timeout: 120)
             #expect(run.status == 130, "stdout: \(run.stdout) stderr: \(run.stderr)")
             #expect(run.stderr.contains("interrupted"))
-            let file = store + "/projections.sqlite"
             #expect(try sqlite(file, "SELECT count(*) FROM sqlite_master WHERE instr(name, '__rebuild') > 0") == "0")
             #expect(try sqlite(file, "SELECT count(*) FROM projections WHERE state <> 'running' OR rebuildPosition IS NOT NULL") == "0")
             #expect(try answers(store) == before)
@@ -114,13 +118,14 @@ import Glibc
             let before = try answers(store)
             let file = store + "/projections.sqlite"
             let child = try Child(["rebuild", "--store", store])
-            // Killed once the rebuild tables exist and its first batch is in.
+            // Killed once the rebuild tables exist, while the first batch (all 20,000 events) is
+            // being fed: the swap cannot have started.
             let marked = child.wait(upTo: 60) { _ in
-                (try? self.sqlite(file, "SELECT count(*) FROM projections WHERE rebuildPosition > 0")) == "5"
+                (try? self.sqlite(file, "SELECT count(*) FROM projections WHERE state = 'rebuilding'")) == "5"
             }
             child.kill()
             _ = child.finish()
-            #expect(marked, "the rebuild never got as far as its first batch")
+            #expect(marked, "the rebuild never started")
             #expect(try sqlite(file, "SELECT count(*) FROM sqlite_master WHERE instr(name, '__rebuild') > 0") != "0")
             let stats = try CLI.run(["stats", "--store", store])
             #expect(stats.status == 0)
@@ -175,6 +180,47 @@ import Glibc
             let run = try CLI.run(["query", "leaderboard", "--competition", "bp-1999", "--store", store])
             #expect(run.status == 1)
             #expect(run.stderr.contains("no competition bp-1999 is announced (competitions: bp-2018, bp-2019, bp-2020"), "\(run.stderr)")
+        }
+    }
+
+    /// A snapshot into a folder on a full disk (a 1 MiB tmpfs, mounted in a private mount
+    /// namespace so that nothing outlives the test): a clear error, exit 1, nothing left in the
+    /// folder, the store untouched; with space back the same snapshot is taken.
+    @Test func aSnapshotOnAFullDiskFailsClearlyAndKeepsNothing() throws {
+        try inTemporaryDirectory { dir in
+            let store = try sampleStore(dir)
+            let small = dir.appendingPathComponent("small").path
+            try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
+            let before = try logFiles(of: URL(fileURLWithPath: store))
+            let script = """
+                mount -t tmpfs -o size=1m tmpfs "$1" || exit 97
+                head -c 900000 /dev/zero > "$1/filler"
+                "$2" snapshot create --store "$3" --snapshots "$1/snaps"
+                rc=$?
+                rm -f "$1/filler"
+                echo "left: $(ls -A "$1/snaps" 2>/dev/null | tr '\n' ' ')"
+                exit $rc
+                """
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            p.arguments = ["-rm", "/bin/sh", "-c", script, "sh", small, try CLI.binary().path, store]
+            let out = Pipe()
+            let err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            try #require(p.terminationStatus != 97, "cannot mount a tmpfs here: \(stderr)")
+            #expect(p.terminationStatus == 1, "stdout: \(stdout) stderr: \(stderr)")
+            #expect(stderr.contains("is full"), "\(stderr)")
+            let left = stdout.split(separator: "\n").first { $0.hasPrefix("left:") }
+            #expect(left?.trimmingCharacters(in: .whitespaces) == "left:", "a partial snapshot was left: \(stdout)")
+            #expect(try logFiles(of: URL(fileURLWithPath: store)) == before)
+            #expect(try CLI.run(["verify", "--store", store]).status == 0)
+            let retry = try CLI.run(["snapshot", "create", "--store", store, "--snapshots", dir.path + "/snaps"])
+            #expect(retry.status == 0, "\(retry.stderr)")
         }
     }
 }

@@ -108,6 +108,11 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
         return "\(cause)"
     }
 
+    /// Whether SQLite failed because the disk (or the file system's quota) is full.
+    public var isDiskFull: Bool {
+        (cause as? DatabaseError)?.resultCode == .SQLITE_FULL
+    }
+
     /// Whether SQLite says the file is not a database or is malformed.
     static func isDamage(_ error: any Error) -> Bool {
         guard let e = error as? DatabaseError else { return false }

@@ -280,7 +280,14 @@ public struct SnapshotStore: Sendable {
             do {
                 statuses = try store.copy(to: raw).filter { s in store.projections.contains { $0.name == s.name } }
             } catch {
-                throw SnapshotError(.io, "cannot copy the read models", cause: error)
+                let full = (error as? ProjectionError)?.isDiskFull ?? false
+                let cause = (error as? ProjectionError)?.cause ?? error
+                throw SnapshotError(
+                    .io,
+                    full
+                        ? "the disk holding \(directory) is full: cannot copy the read models there; nothing was kept"
+                        : "cannot copy the read models into \(directory)",
+                    cause: cause)
             }
             let positions = Set(statuses.map(\.checkpoint.position))
             if positions.count == 1, statuses.count == store.projections.count {
