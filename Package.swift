@@ -78,7 +78,14 @@ let package = Package(
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "ProjectionsTests", dependencies: ["Events", "Projections"], swiftSettings: swiftSettings),
-        .testTarget(name: "WorkersTests", dependencies: ["Events", "Projections", "Workers", "DemoHistory"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "WorkersTests",
+            dependencies: [
+                "Events", "Projections", "Workers", "DemoHistory",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "AdminTests", dependencies: ["Events"], swiftSettings: swiftSettings),
     ]
 )

@@ -111,7 +111,7 @@ struct BenchSearch: ParsableCommand {
                 // Republish existing practices under new ids until there are enough.
                 var templates: [RecordedEvent] = []
                 try reader.forEach { e in
-                    if e.type == "PracticePublished" { templates.append(e) }
+                    if e.kind == .practicePublished { templates.append(e) }
                     return true
                 }
                 guard !templates.isEmpty else { throw EventStoreError(.notFound, "the store has no published practice to copy") }

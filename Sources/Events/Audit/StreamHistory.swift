@@ -277,14 +277,14 @@ public struct StreamHistory: Sendable {
 
         mutating func describe(type: String, data: [String: JSONValue]) -> Described {
             func s(_ key: String) -> String? { data[key]?.stringValue }
-            switch type {
-            case "SubmissionFiled":
+            switch EventKind(rawValue: type) {
+            case .submissionFiled:
                 fields = data
                 let summary =
                     "submission \(quoted(s("title"))) filed: community \(s("communityId") ?? "?"), competition \(s("competitionId") ?? "?"), theme \(s("themeCode") ?? "?")"
                 return ([], summary, pick(data, "submissionId", "competitionId", "themeCode", "communityId", "title", "sector"))
 
-            case "PracticePublished":
+            case .practicePublished:
                 fields = data
                 unpublished = false
                 var summary = "practice \(quoted(s("title"))) of community \(s("communityId") ?? "?") published"
@@ -292,18 +292,18 @@ public struct StreamHistory: Sendable {
                 if let source = s("sourceSubmissionId") { summary += ", from submission \(source)" }
                 return ([], summary, pick(data, "practiceId", "communityId", "title", "sector", "sourceSubmissionId"))
 
-            case "SubmissionAmended", "PracticeRevised":
+            case .submissionAmended, .practiceRevised:
                 let changes = applyChanges(data["changes"])
-                let verb = type == "SubmissionAmended" ? "submission amended" : "practice revised"
+                let verb = EventKind(rawValue: type) == .submissionAmended ? "submission amended" : "practice revised"
                 let names = changes.map(\.field)
                 let summary = names.isEmpty ? "\(verb): no field changed" : "\(verb): \(names.joined(separator: ", "))"
                 return (changes, summary, ["fields": .array(changes.map { .string($0.field) })])
 
-            case "SubmissionWithdrawn":
+            case .submissionWithdrawn:
                 withdrawn = true
                 return ([], "submission withdrawn: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
 
-            case "JuryScoreAdded":
+            case .juryScoreAdded:
                 let juror = s("jurorId") ?? "?"
                 let total = Self.total(of: data["scores"])
                 var details: [String: JSONValue] = ["jurorId": .string(juror), "total": total, "previousTotal": .null]
@@ -318,7 +318,7 @@ public struct StreamHistory: Sendable {
                 scores[juror] = (total, data["scores"] ?? .null)
                 return ([], summary, details)
 
-            case "JuryScoreRetracted":
+            case .juryScoreRetracted:
                 let juror = s("jurorId") ?? "?"
                 let reason = s("reason").map { ": " + truncated($0) } ?? ""
                 var details: [String: JSONValue] = ["jurorId": .string(juror), "retractedTotal": .null]
@@ -329,7 +329,7 @@ public struct StreamHistory: Sendable {
                 details["retractedTotal"] = previous.total
                 return ([], "juror \(juror) retracted their score (\(points(previous.total)))\(reason)", details)
 
-            case "CompetitionAnnounced":
+            case .competitionAnnounced:
                 fields = data
                 var summary = "competition \(quoted(s("title"))) announced"
                 if let year = data["year"]?.intValue { summary += " for \(year)" }
@@ -340,7 +340,7 @@ public struct StreamHistory: Sendable {
                 if let min = data["minJurors"]?.intValue { summary += ", at least \(count(min, "juror"))" }
                 return ([], summary, pick(data, "competitionId", "title", "year", "submissionDeadline", "minJurors"))
 
-            case "SubmissionDeadlineExtended":
+            case .submissionDeadlineExtended:
                 let before = fields["submissionDeadline"]
                 let after = data["submissionDeadline"]
                 fields["submissionDeadline"] = after
@@ -353,7 +353,7 @@ public struct StreamHistory: Sendable {
                 }
                 return ([change], summary, ["before": before ?? .null, "after": after ?? .null])
 
-            case "WinnersAnnounced":
+            case .winnersAnnounced:
                 let theme = s("themeCode") ?? "?"
                 var themeName = ""
                 if let themes = fields["themes"]?.arrayValue,
@@ -373,7 +373,7 @@ public struct StreamHistory: Sendable {
                     ["themeCode": .string(theme), "winners": data["winners"] ?? .array([])]
                 )
 
-            case "CommunityRegistered":
+            case .communityRegistered:
                 fields = data
                                 var summary = "community \(quoted(s("name"))) registered"
                 var parts: [String] = []
@@ -384,7 +384,7 @@ public struct StreamHistory: Sendable {
                 if !parts.isEmpty { summary += " (" + parts.joined(separator: ", ") + ")" }
                 return ([], summary, pick(data, "communityId", "name", "oblast", "kind", "settlements", "population"))
 
-            case "CommunityJoinedNetwork":
+            case .communityJoinedNetwork:
                 let again = inNetwork == false
                 inNetwork = true
                 var summary = again ? "rejoined the network" : "joined the network"
@@ -393,11 +393,11 @@ public struct StreamHistory: Sendable {
                 summary += ": sectors \(sectors); directions \(directions)"
                 return ([], summary, pick(data, "sectors", "directions"))
 
-            case "CommunityLeftNetwork":
+            case .communityLeftNetwork:
                 inNetwork = false
                 return ([], "left the network: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
 
-            case "SeminarHeld":
+            case .seminarHeld:
                 fields = data
                 var summary = "seminar \(quoted(s("title"))) held"
                 let place = [s("city"), s("oblast")].compactMap { $0 }.joined(separator: ", ")
@@ -408,11 +408,11 @@ public struct StreamHistory: Sendable {
                 summary += ", \(count(communities, "community", "communities"))"
                 return ([], summary, pick(data, "title", "direction", "oblast", "city", "date", "participants", "communityIds"))
 
-            case "PracticeUnpublished":
+            case .practiceUnpublished:
                 unpublished = true
                 return ([], "practice unpublished: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
 
-            default:
+            case nil:
                 let payload = JSONValue.object(data).canonicalString
                 return ([], "an event of a type the catalog does not know: \(truncated(payload))", [:])
             }

@@ -40,24 +40,8 @@ public enum EventCatalog {
 
     // MARK: - the catalog
 
-    /// The types of the catalog, for switching without comparing strings.
-    enum Kind: String, CaseIterable, Sendable {
-        case competitionAnnounced = "CompetitionAnnounced"
-        case submissionDeadlineExtended = "SubmissionDeadlineExtended"
-        case winnersAnnounced = "WinnersAnnounced"
-        case submissionFiled = "SubmissionFiled"
-        case submissionAmended = "SubmissionAmended"
-        case submissionWithdrawn = "SubmissionWithdrawn"
-        case juryScoreAdded = "JuryScoreAdded"
-        case juryScoreRetracted = "JuryScoreRetracted"
-        case communityRegistered = "CommunityRegistered"
-        case communityJoinedNetwork = "CommunityJoinedNetwork"
-        case communityLeftNetwork = "CommunityLeftNetwork"
-        case seminarHeld = "SeminarHeld"
-        case practicePublished = "PracticePublished"
-        case practiceRevised = "PracticeRevised"
-        case practiceUnpublished = "PracticeUnpublished"
-    }
+    /// The types of the catalog (see ``EventKind``).
+    typealias Kind = EventKind
 
     final class Entry: Sendable {
         let kind: Kind

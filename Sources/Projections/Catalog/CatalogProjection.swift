@@ -113,8 +113,8 @@ public struct CatalogProjection: Projection {
 
     public func apply(_ event: RecordedEvent, in db: Database, tables: ProjectionTables) throws {
         let p = Payload(event)
-        switch event.type {
-        case "PracticePublished":
+        switch event.kind {
+        case .practicePublished:
             let sql = Self.sql(tables)
             let id = try p.id("practiceId")
             let community = try p.id("communityId")
@@ -140,7 +140,7 @@ public struct CatalogProjection: Projection {
                 try db.run(sql.insertSearch, StatementArguments([db.lastInsertedRowID] + search))
             }
             try db.run(sql.changed, [event.position])
-        case "PracticeRevised":
+        case .practiceRevised:
             let sql = Self.sql(tables)
             let id = try p.id("practiceId")
             guard let docid = try Int64.fetchOne(db.cachedStatement(sql: sql.findDocid), arguments: [id]) else {
@@ -189,21 +189,23 @@ public struct CatalogProjection: Projection {
                     StatementArguments(searchArgs + [docid]))
             }
             try db.run(sql.changed, [event.position])
-        case "PracticeUnpublished":
+        case .practiceUnpublished:
             let sql = Self.sql(tables)
             guard let docid = try Int64.fetchOne(db.cachedStatement(sql: sql.findDocid), arguments: [try p.id("practiceId")])
             else { return }
             try db.run(sql.deleteSearch, [docid])
             try db.run(sql.deletePractice, [docid])
             try db.run(sql.changed, [event.position])
-        case "CommunityRegistered":
+        case .communityRegistered:
             let sql = Self.sql(tables)
             let id = try p.id("communityId")
             let oblast = p.string("oblast")
             try db.run(sql.register, [id, p.string("name"), oblast])
             try db.run(sql.relocate, [oblast, id, oblast])
             if db.changesCount > 0 { try db.run(sql.changed, [event.position]) }
-        default:
+        case .competitionAnnounced, .submissionDeadlineExtended, .winnersAnnounced, .submissionFiled,
+            .submissionAmended, .submissionWithdrawn, .juryScoreAdded, .juryScoreRetracted, .communityJoinedNetwork,
+            .communityLeftNetwork, .seminarHeld, nil:
             break
         }
     }

@@ -120,8 +120,8 @@ public struct LeaderboardProjection: Projection {
 
     public func apply(_ event: RecordedEvent, in db: Database, tables: ProjectionTables) throws {
         let p = Payload(event)
-        switch event.type {
-        case "JuryScoreAdded":
+        switch event.kind {
+        case .juryScoreAdded:
             let sql = Self.sql(tables)
             var total: Int64 = 0
             for (_, points) in p.object("scores") ?? [:] {
@@ -131,16 +131,16 @@ public struct LeaderboardProjection: Projection {
                 total += n
             }
             try db.run(sql.upsertScore, [try p.id("submissionId"), try p.id("jurorId"), total, event.position])
-        case "JuryScoreRetracted":
+        case .juryScoreRetracted:
             try db.run(Self.sql(tables).deleteScore, [try p.id("submissionId"), try p.id("jurorId")])
-        case "SubmissionFiled":
+        case .submissionFiled:
             try db.run(
                 Self.sql(tables).fileSubmission,
                 [
                     try p.id("submissionId"), try p.id("competitionId"), try p.id("themeCode"),
                     try p.id("communityId"), p.string("title"), event.position,
                 ])
-        case "SubmissionAmended":
+        case .submissionAmended:
             let sql = Self.sql(tables)
             let id = try p.id("submissionId")
             let changes = p.object("changes") ?? [:]
@@ -149,13 +149,13 @@ public struct LeaderboardProjection: Projection {
                 try db.run(sql.amendCommunity, [community, id])
             }
             if let theme = changes["themeCode"]?.stringValue, !theme.isEmpty { try db.run(sql.amendTheme, [theme, id]) }
-        case "SubmissionWithdrawn":
+        case .submissionWithdrawn:
             try db.run(Self.sql(tables).withdraw, [try p.id("submissionId")])
-        case "CommunityRegistered":
+        case .communityRegistered:
             try db.run(
                 Self.sql(tables).upsertCommunity,
                 [try p.id("communityId"), p.string("name"), p.string("oblast"), p.string("kind")])
-        case "CompetitionAnnounced":
+        case .competitionAnnounced:
             let sql = Self.sql(tables)
             let id = try p.id("competitionId")
             try db.run(
@@ -169,9 +169,9 @@ public struct LeaderboardProjection: Projection {
                 }
                 try db.run(sql.insertTheme, [id, code, theme["title"]?.stringValue, ordinal])
             }
-        case "SubmissionDeadlineExtended":
+        case .submissionDeadlineExtended:
             try db.run(Self.sql(tables).extendDeadline, [p.string("submissionDeadline"), try p.id("competitionId")])
-        case "WinnersAnnounced":
+        case .winnersAnnounced:
             let sql = Self.sql(tables)
             let competition = try p.id("competitionId")
             let theme = try p.id("themeCode")
@@ -184,7 +184,8 @@ public struct LeaderboardProjection: Projection {
                 try db.run(sql.setPlace, [place, winner["award"]?.stringValue, id])
             }
             try db.run(sql.markAnnounced, [competition, theme])
-        default:
+        case .communityJoinedNetwork, .communityLeftNetwork, .seminarHeld, .practicePublished, .practiceRevised,
+            .practiceUnpublished, nil:
             break
         }
     }

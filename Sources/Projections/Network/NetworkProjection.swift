@@ -62,24 +62,26 @@ public struct NetworkProjection: Projection {
 
     public func apply(_ event: RecordedEvent, in db: Database, tables: ProjectionTables) throws {
         let p = Payload(event)
-        switch event.type {
-        case "CommunityRegistered":
+        switch event.kind {
+        case .communityRegistered:
             try db.run(Self.sql(tables).register, [try p.id("communityId"), p.string("name"), p.string("oblast")])
-        case "CommunityJoinedNetwork":
+        case .communityJoinedNetwork:
             try db.run(
                 Self.sql(tables).join,
                 [
                     try p.id("communityId"), event.occurredAt.rfc3339, event.position,
                     JSONText.encode(p.strings("sectors")), JSONText.encode(p.strings("directions")),
                 ])
-        case "CommunityLeftNetwork":
+        case .communityLeftNetwork:
             try db.run(Self.sql(tables).leave, [try p.id("communityId")])
-        case "SeminarHeld":
+        case .seminarHeld:
             let sql = Self.sql(tables)
             let id = try p.id("seminarId")
             try db.run(sql.clearAttendance, [id])
             for community in p.strings("communityIds") { try db.run(sql.attend, [community, id]) }
-        default:
+        case .competitionAnnounced, .submissionDeadlineExtended, .winnersAnnounced, .submissionFiled,
+            .submissionAmended, .submissionWithdrawn, .juryScoreAdded, .juryScoreRetracted, .practicePublished,
+            .practiceRevised, .practiceUnpublished, nil:
             break
         }
     }

@@ -117,8 +117,8 @@ public struct RegionsProjection: Projection {
 
     public func apply(_ event: RecordedEvent, in db: Database, tables: ProjectionTables) throws {
         let p = Payload(event)
-        switch event.type {
-        case "JuryScoreAdded":
+        switch event.kind {
+        case .juryScoreAdded:
             var total: Int64 = 0
             for (_, points) in p.object("scores") ?? [:] {
                 guard let n = points.intValue else {
@@ -127,13 +127,13 @@ public struct RegionsProjection: Projection {
                 total += n
             }
             try db.run(Self.sql(tables).upsertScore, [try p.id("submissionId"), try p.id("jurorId"), total])
-        case "JuryScoreRetracted":
+        case .juryScoreRetracted:
             try db.run(Self.sql(tables).deleteScore, [try p.id("submissionId"), try p.id("jurorId")])
-        case "SubmissionFiled":
+        case .submissionFiled:
             try db.run(
                 Self.sql(tables).file,
                 [try p.id("submissionId"), try p.id("competitionId"), try p.id("themeCode"), try p.id("communityId")])
-        case "SubmissionAmended":
+        case .submissionAmended:
             let sql = Self.sql(tables)
             let id = try p.id("submissionId")
             let changes = p.object("changes") ?? [:]
@@ -141,9 +141,9 @@ public struct RegionsProjection: Projection {
                 try db.run(sql.amendCommunity, [community, id])
             }
             if let theme = changes["themeCode"]?.stringValue, !theme.isEmpty { try db.run(sql.amendTheme, [theme, id]) }
-        case "SubmissionWithdrawn":
+        case .submissionWithdrawn:
             try db.run(Self.sql(tables).withdraw, [try p.id("submissionId")])
-        case "WinnersAnnounced":
+        case .winnersAnnounced:
             let sql = Self.sql(tables)
             try db.run(sql.clearPlaces, [try p.id("competitionId"), try p.id("themeCode")])
             for (i, winner) in (event.data["winners"]?.arrayValue ?? []).enumerated() {
@@ -153,28 +153,28 @@ public struct RegionsProjection: Projection {
                 }
                 try db.run(sql.setPlace, [place, id])
             }
-        case "CommunityRegistered":
+        case .communityRegistered:
             try db.run(
                 Self.sql(tables).register, [try p.id("communityId"), p.string("oblast"), p.integer("population") ?? 0])
-        case "CommunityJoinedNetwork":
+        case .communityJoinedNetwork:
             try db.run(Self.sql(tables).join, [try p.id("communityId")])
-        case "CommunityLeftNetwork":
+        case .communityLeftNetwork:
             try db.run(Self.sql(tables).leave, [try p.id("communityId")])
-        case "SeminarHeld":
+        case .seminarHeld:
             let sql = Self.sql(tables)
             let id = try p.id("seminarId")
             try db.run(sql.upsertSeminar, [id, p.string("oblast"), p.integer("participants") ?? 0])
             try db.run(sql.clearAttendance, [id])
             for community in p.strings("communityIds") { try db.run(sql.attend, [id, community]) }
-        case "PracticePublished":
+        case .practicePublished:
             try db.run(Self.sql(tables).publish, [try p.id("practiceId"), try p.id("communityId")])
-        case "PracticeRevised":
+        case .practiceRevised:
             if let community = p.object("changes")?["communityId"]?.stringValue, !community.isEmpty {
                 try db.run(Self.sql(tables).movePractice, [community, try p.id("practiceId")])
             }
-        case "PracticeUnpublished":
+        case .practiceUnpublished:
             try db.run(Self.sql(tables).unpublish, [try p.id("practiceId")])
-        default:
+        case .competitionAnnounced, .submissionDeadlineExtended, nil:
             break
         }
     }

@@ -54,7 +54,7 @@ public struct SeminarsProjection: Projection {
     static let sql = SQLTexts(SQL.init)
 
     public func apply(_ event: RecordedEvent, in db: Database, tables: ProjectionTables) throws {
-        guard event.type == "SeminarHeld" else { return }
+        guard event.kind == .seminarHeld else { return }
         let p = Payload(event)
         let sql = Self.sql(tables)
         let id = try p.id("seminarId")

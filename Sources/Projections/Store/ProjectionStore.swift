@@ -306,9 +306,12 @@ public final class ProjectionStore: Sendable {
     /// - Parameters:
     ///   - names: the projections to bring up, or `nil` for all.
     ///   - upTo: the last position to apply (time travel: the last event recorded at or before T).
+    ///   - isCancelled: asked before each batch; once it answers `true` the catch-up stops there
+    ///     (every batch applied so far is committed with its checkpoint, so stopping is clean).
     @discardableResult
     public func catchUp(
-        source: any EventSource, projections names: [String]? = nil, upTo: Int64? = nil, batchSize: Int = 10_000
+        source: any EventSource, projections names: [String]? = nil, upTo: Int64? = nil, batchSize: Int = 10_000,
+        isCancelled: () -> Bool = { false }
     ) throws -> CatchUpReport {
         var pending = try resolve(names)
         let records = try storage("cannot read the checkpoints") {
@@ -319,7 +322,7 @@ public final class ProjectionStore: Sendable {
         var position = pending.map { checkpoints[$0.name]?.position ?? 0 }.min() ?? 0
         var firstError: ProjectionError?
         var read = 0
-        while !pending.isEmpty, upTo.map({ position < $0 }) ?? true {
+        while !pending.isEmpty, upTo.map({ position < $0 }) ?? true, !isCancelled() {
             var batch = try readSource(source, after: position, limit: max(1, batchSize))
             if let upTo, let cut = batch.firstIndex(where: { $0.position > upTo }) { batch.removeSubrange(cut...) }
             guard let last = batch.last else { break }
