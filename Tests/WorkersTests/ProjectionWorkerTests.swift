@@ -47,7 +47,6 @@ final class SlowSource: EventSource {
         let worker = ProjectionWorker(
             projections: store, source: source, watcher: watcher, batchSize: 10, logger: quietLogger())
         let group = ServiceGroup(services: [worker], logger: quietLogger())
-        let started = ContinuousClock.now
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             // Let a few batches through, then ask for a graceful shutdown.
@@ -55,11 +54,9 @@ final class SlowSource: EventSource {
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
-        let took = ContinuousClock.now - started
         let checkpoints = try store.status().map(\.checkpoint.position)
-        // Stopped part-way: at most a batch or two after the request, far from the head.
+        // Stopped part-way (between batches), not after the whole catch-up.
         #expect(checkpoints.allSatisfy { $0 > 0 && $0 < Int64(events.count) }, "\(checkpoints)")
-        #expect(took < .seconds(events.count / 10 * 20 / 1000 + 1), "the shutdown waited for the whole catch-up")
         try store.close()
 
         // Another worker on the same file finishes; the result equals a one-pass fold.

@@ -168,7 +168,7 @@ extension ProjectionStore {
     ) throws -> CatalogPage {
         var hits: [CatalogPage.Hit] = []
         if !found.top.isEmpty {
-            let details = try Row.fetchAll(
+            let details = try PracticeRow.fetchAll(
                 db,
                 sql: """
                     SELECT docid, practiceId, title, communityId, oblast, sector, summary, body, tags,
@@ -176,17 +176,17 @@ extension ProjectionStore {
                     FROM catalog_practice WHERE docid IN (SELECT value FROM json_each(?))
                     """,
                 arguments: [JSONValue.array(found.top.map { .int($0.docid) }).canonicalString])
-            var byDocid: [Int64: Row] = [:]
-            for row in details { byDocid[row[0]] = row }
+            let byDocid = Dictionary(details.map { ($0.docid, $0) }, uniquingKeysWith: { a, _ in a })
             for (i, r) in found.top.enumerated() {
                 guard let row = byDocid[r.docid] else { continue }
-                let tags = JSONText.decode(row[8])
+                let tags = row.tags.values
                 hits.append(
                     CatalogPage.Hit(
-                        practiceId: row[1], title: row[2], communityId: row[3], oblast: row[4], sector: row[5],
-                        snippet: Snippet.make(fields: [row[6], row[7], tags.joined(separator: "; ")], stems: stems),
-                        rank: i + 1, relevance: r.relevance, directions: JSONText.decode(row[9]),
-                        participationForms: JSONText.decode(row[10]), tags: tags))
+                        practiceId: row.practiceId, title: row.title, communityId: row.communityId, oblast: row.oblast,
+                        sector: row.sector,
+                        snippet: Snippet.make(fields: [row.summary, row.body, tags.joined(separator: "; ")], stems: stems),
+                        rank: i + 1, relevance: r.relevance, directions: row.directions.values,
+                        participationForms: row.participationForms.values, tags: tags))
             }
         }
         return CatalogPage(
@@ -234,6 +234,21 @@ extension ProjectionStore {
         }
         if !started { catalogIndex.withLock { if $0.building == key { $0.building = nil } } }
     }
+}
+
+/// One practice of the catalog, as a page shows it, by column name.
+private struct PracticeRow: Decodable, FetchableRecord {
+    var docid: Int64
+    var practiceId: String
+    var title: String
+    var communityId: String
+    var oblast: String?
+    var sector: String?
+    var summary: String
+    var body: String
+    var tags: JSONList
+    var directions: JSONList
+    var participationForms: JSONList
 }
 
 /// Work a store runs on background threads, and the gate that `close()` shuts.

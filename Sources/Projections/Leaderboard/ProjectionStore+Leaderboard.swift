@@ -68,7 +68,7 @@ extension ProjectionStore {
 
     static func competition(_ db: Database, _ id: String) throws -> CompetitionInfo {
         guard
-            let row = try Row.fetchOne(
+            let row = try CompetitionRow.fetchOne(
                 db, sql: "SELECT title, minJurors FROM leaderboard_competition WHERE competitionId = ?", arguments: [id])
         else {
             let known = try String.fetchAll(
@@ -78,23 +78,23 @@ extension ProjectionStore {
                 message: "no competition \(id) is announced (competitions: \(known.isEmpty ? "none yet" : known.joined(separator: ", ")))",
                 projection: "leaderboard")
         }
-        let themes = try Row.fetchAll(
+        let themes = try ThemeRow.fetchAll(
             db,
             sql: "SELECT themeCode, title, winnersAnnounced FROM leaderboard_theme WHERE competitionId = ? ORDER BY ordinal",
             arguments: [id]
-        ).map { (code: $0[0] as String, title: $0[1] as String?, announced: ($0[2] as Int) != 0) }
-        return CompetitionInfo(id: id, title: row[0], minJurors: row[1], themes: themes)
+        ).map { (code: $0.themeCode, title: $0.title, announced: $0.winnersAnnounced) }
+        return CompetitionInfo(id: id, title: row.title, minJurors: row.minJurors, themes: themes)
     }
 
     static func board(
         _ db: Database, _ competition: CompetitionInfo, _ theme: (code: String, title: String?, announced: Bool),
         kind: String?, asOf: AsOf
     ) throws -> Leaderboard {
-        let rows = try Row.fetchAll(
+        let rows = try BoardRow.fetchAll(
             db,
             sql: """
                 SELECT s.submissionId, s.title, s.communityId, c.oblast, c.kind, s.filedPosition, s.place, s.award,
-                    COUNT(sc.jurorId), SUM(sc.total)
+                    COUNT(sc.jurorId) AS jurors, SUM(sc.total) AS total
                 FROM leaderboard_submission s
                 LEFT JOIN leaderboard_community c ON c.communityId = s.communityId
                 LEFT JOIN leaderboard_score sc ON sc.submissionId = s.submissionId
@@ -108,18 +108,16 @@ extension ProjectionStore {
         }
         var candidates: [Candidate] = []
         for row in rows {
-            let rowKind: String? = row[4]
-            if let kind, rowKind != kind { continue }
-            let jurors: Int = row[8]
-            let total: Int64? = row[9]
-            let score = jurors > 0 ? Double(total ?? 0) / Double(jurors) : nil
+            if let kind, row.kind != kind { continue }
+            let score = row.jurors > 0 ? Double(row.total ?? 0) / Double(row.jurors) : nil
             candidates.append(
                 Candidate(
                     entry: Leaderboard.Entry(
-                        rank: 0, submissionId: row[0], title: row[1], communityId: row[2], oblast: row[3], score: score,
-                        jurors: jurors, provisional: jurors < competition.minJurors, place: row[6], kind: rowKind,
-                        award: row[7]),
-                    filed: row[5]))
+                        rank: 0, submissionId: row.submissionId, title: row.title, communityId: row.communityId,
+                        oblast: row.oblast, score: score, jurors: row.jurors,
+                        provisional: row.jurors < competition.minJurors, place: row.place, kind: row.kind,
+                        award: row.award),
+                    filed: row.filedPosition))
         }
         candidates.sort { a, b in
             if a.entry.provisional != b.entry.provisional { return !a.entry.provisional }
@@ -142,4 +140,30 @@ extension ProjectionStore {
             competitionTitle: competition.title, themeTitle: theme.title, kind: kind, minJurors: competition.minJurors,
             winnersAnnounced: theme.announced)
     }
+}
+
+// The rows of the leaderboard's queries, by column name.
+
+private struct CompetitionRow: Decodable, FetchableRecord {
+    var title: String?
+    var minJurors: Int
+}
+
+private struct ThemeRow: Decodable, FetchableRecord {
+    var themeCode: String
+    var title: String?
+    var winnersAnnounced: Bool
+}
+
+private struct BoardRow: Decodable, FetchableRecord {
+    var submissionId: String
+    var title: String?
+    var communityId: String
+    var oblast: String?
+    var kind: String?
+    var filedPosition: Int64
+    var place: Int?
+    var award: String?
+    var jurors: Int
+    var total: Int64?
 }

@@ -5,20 +5,32 @@ extension ProjectionStore {
     public func seminars() throws -> SeminarList {
         try storage("cannot read the seminars", projection: "seminars") {
             try pool.read { db in
-                let rows = try Row.fetchAll(
+                let rows = try SeminarRow.fetchAll(
                     db,
                     sql: """
                         SELECT seminarId, title, date, oblast, city, direction, participants, communityIds
                         FROM seminars_seminar ORDER BY date, seminarId
                         """)
-                return SeminarList(
-                    asOf: try Self.asOf(db, "seminars"),
-                    rows: rows.map {
-                        SeminarList.Seminar(
-                            seminarId: $0[0], title: $0[1], date: $0[2], oblast: $0[3], city: $0[4], direction: $0[5],
-                            participants: $0[6], communityIds: JSONText.decode($0[7]))
-                    })
+                return SeminarList(asOf: try Self.asOf(db, "seminars"), rows: rows.map(\.seminar))
             }
         }
+    }
+}
+
+/// One row of `seminars_seminar`, by column name.
+private struct SeminarRow: Decodable, FetchableRecord {
+    var seminarId: String
+    var title: String?
+    var date: String?
+    var oblast: String?
+    var city: String?
+    var direction: String?
+    var participants: Int
+    var communityIds: JSONList
+
+    var seminar: SeminarList.Seminar {
+        SeminarList.Seminar(
+            seminarId: seminarId, title: title, date: date, oblast: oblast, city: city, direction: direction,
+            participants: participants, communityIds: communityIds.values)
     }
 }

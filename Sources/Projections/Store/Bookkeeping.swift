@@ -20,12 +20,12 @@ struct ProjectionRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     var schemaVersion: Int
     /// The last event the live tables reflect (0: none).
     var checkpointPosition: Int64
-    /// That event's `recordedAt`, RFC 3339.
-    var checkpointRecordedAt: String?
-    var state: String
+    /// That event's `recordedAt` (stored as RFC 3339 text).
+    var checkpointRecordedAt: Timestamp?
+    var state: ProjectionState
     var lastError: String?
-    /// When the row last changed (the machine clock), RFC 3339.
-    var updatedAt: String
+    /// When the row last changed (the machine clock; stored as RFC 3339 text).
+    var updatedAt: Timestamp
     /// Numbers the builds (index names carry it).
     var generation: Int
     /// How far a running rebuild has come, or `nil`.
@@ -36,7 +36,7 @@ struct ProjectionRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     }
 
     var asOf: AsOf {
-        AsOf(position: checkpointPosition, recordedAt: checkpointRecordedAt.flatMap(Timestamp.init(rfc3339:)))
+        AsOf(position: checkpointPosition, recordedAt: checkpointRecordedAt)
     }
 
     static func fetch(_ db: Database, name: String) throws -> ProjectionRecord? {

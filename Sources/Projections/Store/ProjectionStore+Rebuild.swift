@@ -51,18 +51,18 @@ extension ProjectionStore {
 
         // 1. Fresh tables beside the live ones.
         var builds: [(projection: any Projection, tables: ProjectionTables)] = []
-        var previousStates: [String: String] = [:]
+        var previousStates: [String: ProjectionState] = [:]
         try storage("cannot prepare the rebuild tables") {
             try pool.write { db in
                 builds = []
                 for p in selected {
                     guard var record = try ProjectionRecord.fetch(db, name: p.name) else { continue }
-                    previousStates[p.name] = record.state == ProjectionState.rebuilding.rawValue
-                        ? ProjectionState.running.rawValue : record.state
+                    previousStates[p.name] = record.state == .rebuilding
+                        ? .running : record.state
                     record.generation += 1
-                    record.state = ProjectionState.rebuilding.rawValue
+                    record.state = .rebuilding
                     record.rebuildPosition = 0
-                    record.updatedAt = Timestamp.now().rfc3339
+                    record.updatedAt = Timestamp.now()
                     let tables = ProjectionTables.rebuild(generation: record.generation)
                     try Self.dropTables(db, p, tables)
                     try p.createTables(in: db, tables: tables)
@@ -141,13 +141,13 @@ extension ProjectionStore {
                         try db.execute(
                             sql: "ALTER TABLE \(b.tables.quoted(table)) RENAME TO \(table.quotedDatabaseIdentifier)")
                     }
-                    record.checkpointRecordedAt = recordedAt?.rfc3339
+                    record.checkpointRecordedAt = recordedAt
                     record.checkpointPosition = position
                     record.schemaVersion = b.projection.schemaVersion
-                    record.state = ProjectionState.running.rawValue
+                    record.state = .running
                     record.lastError = nil
                     record.rebuildPosition = nil
-                    record.updatedAt = Timestamp.now().rfc3339
+                    record.updatedAt = Timestamp.now()
                     try record.update(db)
                 }
             }
@@ -207,7 +207,7 @@ extension ProjectionStore {
 
     /// Drops the `__rebuild` tables after a failure and puts the bookkeeping back.
     func abandon(
-        _ builds: [(projection: any Projection, tables: ProjectionTables)], previousStates: [String: String],
+        _ builds: [(projection: any Projection, tables: ProjectionTables)], previousStates: [String: ProjectionState],
         error: ProjectionError
     ) {
         do {
@@ -217,10 +217,10 @@ extension ProjectionStore {
                         record.generation == b.tables.generation
                     else { continue }
                     try Self.dropTables(db, b.projection, b.tables)
-                    record.state = previousStates[b.projection.name] ?? ProjectionState.running.rawValue
+                    record.state = previousStates[b.projection.name] ?? .running
                     record.rebuildPosition = nil
                     record.lastError = "rebuild failed: \(error.description)"
-                    record.updatedAt = Timestamp.now().rfc3339
+                    record.updatedAt = Timestamp.now()
                     try record.update(db)
                 }
             }
@@ -246,7 +246,7 @@ extension ProjectionStore {
         let debris = try pool.read { db -> (marked: [String], tables: [String]) in
             let marked = try String.fetchAll(
                 db, sql: "SELECT name FROM projections WHERE state = ? OR rebuildPosition IS NOT NULL",
-                arguments: [ProjectionState.rebuilding.rawValue])
+                arguments: [ProjectionState.rebuilding])
             let tables = try String.fetchAll(
                 db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND instr(name, ?) > 0",
                 arguments: [ProjectionTables.rebuildSuffix])
@@ -261,10 +261,10 @@ extension ProjectionStore {
             }
             for name in debris.marked {
                 guard var record = try ProjectionRecord.fetch(db, name: name) else { continue }
-                if record.state == ProjectionState.rebuilding.rawValue { record.state = ProjectionState.running.rawValue }
+                if record.state == .rebuilding { record.state = .running }
                 record.rebuildPosition = nil
                 record.lastError = "an interrupted rebuild was cleared; the live tables were kept"
-                record.updatedAt = Timestamp.now().rfc3339
+                record.updatedAt = Timestamp.now()
                 try record.update(db)
             }
         }

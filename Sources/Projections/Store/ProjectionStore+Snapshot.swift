@@ -36,7 +36,7 @@ extension ProjectionStore {
                 }
                     || Bool.fetchOne(
                         db, sql: "SELECT EXISTS (SELECT 1 FROM projections WHERE state = ?)",
-                        arguments: [ProjectionState.rebuilding.rawValue]) == true
+                        arguments: [ProjectionState.rebuilding]) == true
             }
             if hasRebuild {
                 try copy.write { db in
@@ -45,7 +45,7 @@ extension ProjectionStore {
                     }
                     try db.execute(
                         sql: "UPDATE projections SET state = ?, rebuildPosition = NULL WHERE state = ?",
-                        arguments: [ProjectionState.running.rawValue, ProjectionState.rebuilding.rawValue])
+                        arguments: [ProjectionState.running, ProjectionState.rebuilding])
                 }
                 try copy.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
             }
@@ -55,8 +55,8 @@ extension ProjectionStore {
                     name: r.name,
                     codeSchemaVersion: projections.first { $0.name == r.name }?.schemaVersion ?? r.schemaVersion,
                     storedSchemaVersion: r.schemaVersion, checkpoint: r.asOf,
-                    state: ProjectionState(rawValue: r.state) ?? .failed, lastError: r.lastError,
-                    updatedAt: Timestamp(rfc3339: r.updatedAt), rebuildPosition: r.rebuildPosition)
+                    state: r.state, lastError: r.lastError,
+                    updatedAt: r.updatedAt, rebuildPosition: r.rebuildPosition)
             }
         }
     }

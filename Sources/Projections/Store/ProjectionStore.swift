@@ -70,8 +70,8 @@ public final class ProjectionStore: Sendable {
                     try projection.createTables(in: db, tables: .live)
                     try ProjectionRecord(
                         name: projection.name, schemaVersion: projection.schemaVersion, checkpointPosition: 0,
-                        checkpointRecordedAt: nil, state: ProjectionState.running.rawValue, lastError: nil,
-                        updatedAt: Timestamp.now().rfc3339, generation: 0, rebuildPosition: nil
+                        checkpointRecordedAt: nil, state: .running, lastError: nil,
+                        updatedAt: Timestamp.now(), generation: 0, rebuildPosition: nil
                     ).insert(db)
                 }
             }
@@ -171,8 +171,8 @@ public final class ProjectionStore: Sendable {
             guard let r = records.first(where: { $0.name == p.name }) else { return nil }
             return ProjectionStatus(
                 name: p.name, codeSchemaVersion: p.schemaVersion, storedSchemaVersion: r.schemaVersion,
-                checkpoint: r.asOf, state: ProjectionState(rawValue: r.state) ?? .failed, lastError: r.lastError,
-                updatedAt: Timestamp(rfc3339: r.updatedAt), rebuildPosition: r.rebuildPosition)
+                checkpoint: r.asOf, state: r.state, lastError: r.lastError,
+                updatedAt: r.updatedAt, rebuildPosition: r.rebuildPosition)
         }
     }
 
@@ -256,10 +256,10 @@ public final class ProjectionStore: Sendable {
         }
         if last > record.checkpointPosition {
             record.checkpointPosition = last
-            record.checkpointRecordedAt = lastRecordedAt?.rfc3339
-            record.updatedAt = Timestamp.now().rfc3339
-            if record.state == ProjectionState.failed.rawValue {
-                record.state = ProjectionState.running.rawValue
+            record.checkpointRecordedAt = lastRecordedAt
+            record.updatedAt = Timestamp.now()
+            if record.state == .failed {
+                record.state = .running
                 record.lastError = nil
             }
             try record.update(db)
@@ -271,9 +271,9 @@ public final class ProjectionStore: Sendable {
         do {
             try pool.write { db in
                 guard var record = try ProjectionRecord.fetch(db, name: name) else { return }
-                if record.state != ProjectionState.rebuilding.rawValue { record.state = ProjectionState.failed.rawValue }
+                if record.state != .rebuilding { record.state = .failed }
                 record.lastError = error.description
-                record.updatedAt = Timestamp.now().rfc3339
+                record.updatedAt = Timestamp.now()
                 try record.update(db)
             }
         } catch {
