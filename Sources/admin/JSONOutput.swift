@@ -1,8 +1,14 @@
 import Foundation
 
+import Events
+
 /// The one encoder of every `--json` answer: keys sorted, slashes not escaped, so that the same
 /// value always prints the same bytes (the web service will answer with the same encoder).
+/// Documents built as a ``JSONValue`` print in their canonical form (FORMAT.md's number and
+/// string rules, keys in UTF-8 order).
 enum JSONOutput {
+    static func encode(_ value: JSONValue) -> String { value.canonicalString }
+
     static func encode(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -13,4 +19,9 @@ enum JSONOutput {
 /// Prints `value` as one line of JSON (see ``JSONOutput``).
 func printJSON(_ value: some Encodable) throws {
     print(try JSONOutput.encode(value))
+}
+
+/// Prints a JSON document (see ``JSONOutput``).
+func printJSON(_ value: JSONValue) {
+    print(JSONOutput.encode(value))
 }

@@ -124,7 +124,7 @@ struct SnapshotList: ParsableCommand {
             let reader = global.layout.exists ? try EventLogReader(layout: global.layout) : nil
             let infos = try folder.store().list(reader: reader)
             if json {
-                print(JSONValue.array(infos.map(snapshotJSON)).canonicalString)
+                printJSON(JSONValue.array(infos.map(snapshotJSON)))
                 return
             }
             if infos.isEmpty {
@@ -166,7 +166,7 @@ struct SnapshotVerify: ParsableCommand {
             for name in names { results.append(try store.verify(name, reader: reader)) }
             let bad = results.filter { r in r.problem.map { $0.code != .stale } ?? false }
             if json {
-                print(JSONValue.array(results.map(snapshotJSON)).canonicalString)
+                printJSON(JSONValue.array(results.map(snapshotJSON)))
             } else {
                 if results.isEmpty { print("no snapshots in \(folder.snapshots)") }
                 for r in results {

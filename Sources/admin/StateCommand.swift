@@ -51,7 +51,7 @@ struct State: ParsableCommand {
                     "skipped": .array(r.skipped.map { .object(["name": .string($0.name), "reason": .string($0.reason)]) }),
                     "out": .string(out), "files": .int(Int64(digest.files.count)), "digest": .string(digest.digest),
                 ]
-                print(object.canonicalString)
+                printJSON(object)
             } else {
                 print("state as of \(point): position \(r.position)\(r.recordedAt.map { " (recorded at \($0))" } ?? " (before the first event)")")
                 print(timeTravelSummary(r))

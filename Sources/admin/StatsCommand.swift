@@ -23,7 +23,7 @@ struct Stats: ParsableCommand {
                     "headHash": stats.headHash.map(JSONValue.string) ?? .null,
                 ]
                 object["projections"] = .array(projections.map(\.json))
-                print(JSONValue.object(object).canonicalString)
+                printJSON(JSONValue.object(object))
                 return
             }
             let ratio = stats.logBytes > 0 ? Double(stats.uncompressedBytes) / Double(stats.logBytes) : 0
