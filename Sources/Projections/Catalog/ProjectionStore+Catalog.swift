@@ -37,7 +37,7 @@ extension ProjectionStore {
         strategy: CatalogSearchStrategy = .automatic
     ) throws -> CatalogPage {
         guard limit >= 0 else {
-            throw ProjectionError(code: .invalidArgument, message: "the limit must be 0 or more, got \(limit)")
+            throw ProjectionError(.invalidArgument, "the limit must be 0 or more, got \(limit)")
         }
         let stems = query.map(UkrainianText.queryStems) ?? []
         let match = UkrainianText.matchExpression(stems: stems)

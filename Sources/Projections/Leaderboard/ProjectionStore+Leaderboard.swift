@@ -20,8 +20,8 @@ extension ProjectionStore {
                 let competition = try Self.competition(db, competitionId)
                 guard let theme = competition.themes.first(where: { $0.code == themeCode }) else {
                     throw ProjectionError(
-                        code: .notFound,
-                        message: "competition \(competitionId) has no theme \"\(themeCode)\" (themes: \(competition.themes.map(\.code).joined(separator: ", ")))",
+                        .notFound,
+                        "competition \(competitionId) has no theme \"\(themeCode)\" (themes: \(competition.themes.map(\.code).joined(separator: ", ")))",
                         projection: "leaderboard")
                 }
                 return try Self.board(db, competition, theme, kind: kind, asOf: Self.asOf(db, "leaderboard"))
@@ -54,8 +54,8 @@ extension ProjectionStore {
     func checkKind(_ kind: String?) throws {
         if let kind, !Vocabulary.communityKinds.contains(kind) {
             throw ProjectionError(
-                code: .invalidArgument,
-                message: "unknown community kind \"\(kind)\" (known: \(Vocabulary.communityKinds.joined(separator: ", ")))")
+                .invalidArgument,
+                "unknown community kind \"\(kind)\" (known: \(Vocabulary.communityKinds.joined(separator: ", ")))")
         }
     }
 
@@ -74,8 +74,8 @@ extension ProjectionStore {
             let known = try String.fetchAll(
                 db, sql: "SELECT competitionId FROM leaderboard_competition ORDER BY competitionId")
             throw ProjectionError(
-                code: .notFound,
-                message: "no competition \(id) is announced (competitions: \(known.isEmpty ? "none yet" : known.joined(separator: ", ")))",
+                .notFound,
+                "no competition \(id) is announced (competitions: \(known.isEmpty ? "none yet" : known.joined(separator: ", ")))",
                 projection: "leaderboard")
         }
         let themes = try ThemeRow.fetchAll(

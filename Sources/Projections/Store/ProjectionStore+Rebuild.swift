@@ -40,8 +40,8 @@ extension ProjectionStore {
         let claimed = claimRebuild(selected.map(\.name))
         guard claimed else {
             throw ProjectionError(
-                code: .rebuildConflict,
-                message: "a rebuild of \(selected.map(\.name).joined(separator: ", ")) is already running")
+                .rebuildConflict,
+                "a rebuild of \(selected.map(\.name).joined(separator: ", ")) is already running")
         }
         defer { releaseRebuild(selected.map(\.name)) }
         // Held (shared) for the whole rebuild: another process that finds `rebuilding` marks
@@ -95,7 +95,7 @@ extension ProjectionStore {
             var next = try reading.next()
             while next != nil {
                 if isCancelled() {
-                    throw ProjectionError(code: .cancelled, message: "the rebuild was interrupted at position \(position); the live tables are kept")
+                    throw ProjectionError(.cancelled, "the rebuild was interrupted at position \(position); the live tables are kept")
                 }
                 try pool.write { db in
                     try checkGenerations(db, builds)
@@ -116,7 +116,7 @@ extension ProjectionStore {
                 progress(position)
             }
             if isCancelled() {
-                throw ProjectionError(code: .cancelled, message: "the rebuild was interrupted at position \(position), before the swap; the live tables are kept")
+                throw ProjectionError(.cancelled, "the rebuild was interrupted at position \(position), before the swap; the live tables are kept")
             }
             // 3. The tail, and the swap, in one transaction.
             try pool.write { db in
@@ -132,8 +132,8 @@ extension ProjectionStore {
                     guard var record = try ProjectionRecord.fetch(db, name: b.projection.name) else { continue }
                     guard position >= record.checkpointPosition else {
                         throw ProjectionError(
-                            code: .sourceBehind,
-                            message: "the source ends at position \(position), before the live checkpoint \(record.checkpointPosition); the live tables are kept",
+                            .sourceBehind,
+                            "the source ends at position \(position), before the live checkpoint \(record.checkpointPosition); the live tables are kept",
                             projection: b.projection.name)
                     }
                     try Self.dropTables(db, b.projection, .live)
@@ -174,8 +174,8 @@ extension ProjectionStore {
         for event in batch {
             guard event.position == expected else {
                 throw ProjectionError(
-                    code: .outOfOrder,
-                    message: "the source gave position \(event.position) where \(expected) was expected",
+                    .outOfOrder,
+                    "the source gave position \(event.position) where \(expected) was expected",
                     position: event.position)
             }
             expected += 1
@@ -199,7 +199,7 @@ extension ProjectionStore {
             let record = try ProjectionRecord.fetch(db, name: b.projection.name)
             guard record?.generation == b.tables.generation else {
                 throw ProjectionError(
-                    code: .rebuildConflict, message: "another rebuild started meanwhile; this one stops",
+                    .rebuildConflict, "another rebuild started meanwhile; this one stops",
                     projection: b.projection.name)
             }
         }
@@ -298,7 +298,7 @@ final class RebuildLock {
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             throw ProjectionError(
-                code: .storage, message: "cannot open \(path): \(String(cString: strerror(errno)))")
+                .storage, "cannot open \(path): \(String(cString: strerror(errno)))")
         }
         var operation = exclusive ? LOCK_EX : LOCK_SH
         if !wait { operation |= LOCK_NB }
@@ -308,7 +308,7 @@ final class RebuildLock {
             close(fd)
             fd = -1
             if reason == EWOULDBLOCK { return nil }
-            throw ProjectionError(code: .storage, message: "cannot lock \(path): \(String(cString: strerror(reason)))")
+            throw ProjectionError(.storage, "cannot lock \(path): \(String(cString: strerror(reason)))")
         }
     }
 

@@ -76,7 +76,7 @@ extension ProjectionStore {
             defer { try? source.close() }
             let hasBookkeeping = try source.read { db in try db.tableExists(ProjectionRecord.databaseTableName) }
             guard hasBookkeeping else {
-                throw ProjectionError(code: .storage, message: "\(path) holds no projections bookkeeping table")
+                throw ProjectionError(.storage, "\(path) holds no projections bookkeeping table")
             }
             try source.backup(to: pool)
         }

@@ -104,7 +104,7 @@ public final class ProjectionStore: Sendable {
         try handle.seek(toOffset: 0)
         let header = [UInt8](try handle.read(upToCount: 100) ?? Data())
         func damaged(_ why: String) -> ProjectionError {
-            ProjectionError(code: .damaged, message: "\(path) is \(why)")
+            ProjectionError(.damaged, "\(path) is \(why)")
         }
         guard header.count == 100, header.starts(with: Array("SQLite format 3\0".utf8)) else {
             throw damaged("not a SQLite database")
@@ -145,8 +145,8 @@ public final class ProjectionStore: Sendable {
     public func projection(named name: String) throws(ProjectionError) -> any Projection {
         guard let p = projections.first(where: { $0.name == name }) else {
             throw ProjectionError(
-                code: .unknownProjection,
-                message: "no projection is named \"\(name)\" (known: \(projections.map(\.name).joined(separator: ", ")))")
+                .unknownProjection,
+                "no projection is named \"\(name)\" (known: \(projections.map(\.name).joined(separator: ", ")))")
         }
         return p
     }
@@ -228,12 +228,12 @@ public final class ProjectionStore: Sendable {
 
     func applyInTransaction(_ db: Database, events: [RecordedEvent], projection: any Projection) throws -> AsOf {
         guard var record = try ProjectionRecord.fetch(db, name: projection.name) else {
-            throw ProjectionError(code: .unknownProjection, message: "has no bookkeeping row", projection: projection.name)
+            throw ProjectionError(.unknownProjection, "has no bookkeeping row", projection: projection.name)
         }
         guard record.schemaVersion == projection.schemaVersion else {
             throw ProjectionError(
-                code: .staleSchema,
-                message: "the tables were built by schema version \(record.schemaVersion), the code is at \(projection.schemaVersion): rebuild it",
+                .staleSchema,
+                "the tables were built by schema version \(record.schemaVersion), the code is at \(projection.schemaVersion): rebuild it",
                 projection: projection.name)
         }
         var last = record.checkpointPosition
@@ -241,8 +241,8 @@ public final class ProjectionStore: Sendable {
         for event in events where event.position > last {
             guard event.position == last + 1 else {
                 throw ProjectionError(
-                    code: .outOfOrder,
-                    message: "expected the event at position \(last + 1) next, got position \(event.position)",
+                    .outOfOrder,
+                    "expected the event at position \(last + 1) next, got position \(event.position)",
                     projection: projection.name, position: event.position)
             }
             do {

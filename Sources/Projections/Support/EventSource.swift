@@ -41,7 +41,7 @@ public final class InMemoryEventSource: EventSource {
                 proposed = try EventCodec.decodeProposed(line: Array(line.utf8))
             } catch {
                 throw ProjectionError(
-                    code: .source, message: "line \(lineNumber) is not an event: \(error.description)")
+                    .source, "line \(lineNumber) is not an event: \(error.description)")
             }
             let version = (versions[proposed.stream] ?? -1) + 1
             versions[proposed.stream] = version

@@ -5,54 +5,10 @@ import GRDB
 /// event position and the field where it applies, and the underlying cause.
 ///
 /// Messages never dump a payload; they say what, where (projection, position, field) and why.
-public struct ProjectionError: Error, Sendable, CustomStringConvertible {
-    /// What kind of failure this is. A struct over a private enum, so that codes can grow.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        private enum Base: String, Hashable, Sendable {
-            case malformedEvent = "malformed-event"
-            case outOfOrder = "out-of-order"
-            case staleSchema = "stale-schema"
-            case unknownProjection = "unknown-projection"
-            case notFound = "not-found"
-            case invalidArgument = "invalid-argument"
-            case rebuildConflict = "rebuild-conflict"
-            case sourceBehind = "source-behind"
-            case source = "source"
-            case storage = "storage"
-            case damaged = "damaged-file"
-            case cancelled = "cancelled"
-        }
-        private let base: Base
-        private init(_ base: Base) { self.base = base }
-
-        /// An event's payload lacks a field the projection needs, or holds the wrong type.
-        public static let malformedEvent = Code(.malformedEvent)
-        /// Events were offered out of order, or with a gap after the checkpoint.
-        public static let outOfOrder = Code(.outOfOrder)
-        /// The stored tables were built by another schema version of the projection: rebuild it.
-        public static let staleSchema = Code(.staleSchema)
-        /// No projection has that name.
-        public static let unknownProjection = Code(.unknownProjection)
-        /// The query names something the read model does not hold (a competition, a theme).
-        public static let notFound = Code(.notFound)
-        /// A query argument is not valid (an unknown community kind, a negative limit).
-        public static let invalidArgument = Code(.invalidArgument)
-        /// Another rebuild of the same projection started meanwhile.
-        public static let rebuildConflict = Code(.rebuildConflict)
-        /// The event source ends before the live checkpoint: swapping would move it backwards.
-        public static let sourceBehind = Code(.sourceBehind)
-        /// The event source failed.
-        public static let source = Code(.source)
-        /// SQLite failed (disk full, locked, corrupt file).
-        public static let storage = Code(.storage)
-        /// The projections file is not a SQLite database, or SQLite found it malformed: it is
-        /// derived from the log, so it can be moved aside and rebuilt.
-        public static let damaged = Code(.damaged)
-        /// The caller asked the work to stop (Ctrl-C); nothing half-done was kept.
-        public static let cancelled = Code(.cancelled)
-
-        public var description: String { base.rawValue }
-    }
+public struct ProjectionError: LedgerError {
+    /// What kind of failure this is (see ``ErrorCode``; `notFound`, `invalidArgument` are
+    /// shared with the other modules).
+    public typealias Code = ErrorCode
 
     public var code: Code
     /// One clear sentence: what went wrong and where.
@@ -62,11 +18,11 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
     /// The position of the event being applied, if any.
     public var position: Int64?
     /// The underlying error (a `DatabaseError`, an event source's error).
-    public var cause: (any Error)?
+    public var cause: (any Error & Sendable)?
 
     public init(
-        code: Code, message: String, projection: String? = nil, position: Int64? = nil,
-        cause: (any Error)? = nil
+        _ code: Code, _ message: String, projection: String? = nil, position: Int64? = nil,
+        cause: (any Error & Sendable)? = nil
     ) {
         self.code = code
         self.message = message
@@ -95,7 +51,7 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
             return e
         }
         return ProjectionError(
-            code: isDamage(error) ? .damaged : .storage, message: what, projection: projection, position: position,
+            isDamage(error) ? .damaged : .storage, what, projection: projection, position: position,
             cause: error)
     }
 
@@ -121,6 +77,30 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
 
     static func malformed(_ event: RecordedEvent, field: String, _ reason: String) -> ProjectionError {
         ProjectionError(
-            code: .malformedEvent, message: "\(event.type): data.\(field) \(reason)", position: event.position)
+            .malformedEvent, "\(event.type): data.\(field) \(reason)", position: event.position)
     }
+}
+
+extension ErrorCode {
+    /// An event's payload lacks a field a projection needs, or holds the wrong type.
+    public static let malformedEvent = ErrorCode("malformed-event")
+    /// Events were offered out of order, or with a gap after the checkpoint.
+    public static let outOfOrder = ErrorCode("out-of-order")
+    /// A projection's stored tables were built by another schema version: rebuild it.
+    public static let staleSchema = ErrorCode("stale-schema")
+    /// No projection has that name.
+    public static let unknownProjection = ErrorCode("unknown-projection")
+    /// Another rebuild of the same projection started meanwhile.
+    public static let rebuildConflict = ErrorCode("rebuild-conflict")
+    /// The event source ends before the live checkpoint: swapping would move it backwards.
+    public static let sourceBehind = ErrorCode("source-behind")
+    /// The event source failed.
+    public static let source = ErrorCode("source")
+    /// SQLite failed (disk full, locked).
+    public static let storage = ErrorCode("storage")
+    /// The projections file is not a SQLite database, or SQLite found it malformed: it is
+    /// derived from the log, so it can be moved aside and rebuilt.
+    public static let damaged = ErrorCode("damaged-file")
+    /// The caller asked the work to stop (Ctrl-C); nothing half-done was kept.
+    public static let cancelled = ErrorCode("cancelled")
 }
