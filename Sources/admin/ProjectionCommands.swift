@@ -8,7 +8,7 @@ import Workers
 
 extension Admin {
     static let projectionCommands: [any ParsableCommand.Type] = [
-        Stats.self, Project.self, WorkersCommand.self, Rebuild.self, Query.self,
+        Stats.self, Project.self, WorkersCommand.self, Rebuild.self, Query.self, Replay.self,
     ]
 }
 
