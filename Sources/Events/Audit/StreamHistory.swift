@@ -9,14 +9,24 @@ import Foundation
 /// `SubmissionDeadlineExtended` reports `submissionDeadline` the same way. Every event also gets
 /// the structured facts a reader needs (`details`): a juror's total and, when the juror had a
 /// current score on the submission, the previous total; the total a retraction removes; a
-/// withdrawal's reason; whether a network join is a re-join; and so on.
+/// withdrawal's reason; whether a network join is a re-join; and so on. Besides the payload's
+/// own fields, `details` holds what only the stream's earlier events tell:
+///
+/// - `JuryScoreAdded`: `total`, `previousTotal` (`null` on a first score), `rescore`,
+///   `submissionWithdrawn` (whether the submission had been withdrawn by then);
+/// - `JuryScoreRetracted`: `retractedTotal`, `hadScore` (whether the juror had a current score);
+/// - `CompetitionAnnounced`: `themeCount`, `criterionCount`;
+/// - `SubmissionDeadlineExtended`: `before`, `after`;
+/// - `WinnersAnnounced`: `themeTitle` (from the announcement; absent when it does not name the theme);
+/// - `CommunityJoinedNetwork`: `rejoined` (after a `CommunityLeftNetwork`);
+/// - `SubmissionAmended`, `PracticeRevised`: `fields`; a type the catalog does not know: `payload`.
 ///
 /// Values only: the sentences people read are made from these facts by the `Rendering` module
 /// (`HistoryText`), so that the command line and the web service say the same thing.
 ///
 /// Only the given events are looked at: pass the whole stream (from version 0) so that the
 /// "before" values are right. Payloads are read through ``Upcaster`` as the current catalog
-/// reads them; the reported `type` is the one recorded.
+/// reads them; the reported `type` is the one recorded, `kind` the one read.
 public struct StreamHistory: Sendable {
     /// One changed field: its value before the event and after it (`nil`: absent).
     public struct Change: Sendable, Hashable, Codable {
