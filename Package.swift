@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "Events", targets: ["Events"]),
         .library(name: "Projections", targets: ["Projections"]),
         .library(name: "Workers", targets: ["Workers"]),
+        .library(name: "Rendering", targets: ["Rendering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,6 +63,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Text for people (tables, history sentences) and the documents behind `--json`: values
+        // in, strings out, shared by the command line and the web service.
+        .target(
+            name: "Rendering",
+            dependencies: ["Events", "Projections"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "DemoHistory",
             dependencies: ["Events"],
@@ -70,14 +78,15 @@ let package = Package(
         .executableTarget(
             name: "admin",
             dependencies: [
-                "Events", "Projections", "Workers", "DemoHistory",
+                "Events", "Projections", "Workers", "Rendering", "DemoHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Events", "Projections"], swiftSettings: swiftSettings),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Events", "Projections", "Rendering"], swiftSettings: swiftSettings),
+        .testTarget(name: "RenderingTests", dependencies: ["Events", "Projections", "Rendering"], swiftSettings: swiftSettings),
         .testTarget(
             name: "WorkersTests",
             dependencies: [

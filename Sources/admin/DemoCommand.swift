@@ -3,6 +3,7 @@ import DemoHistory
 import Events
 import Foundation
 import Projections
+import Rendering
 import Workers
 
 /// The main job: a realistic generated history into the store, read models built, snapshots

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import Rendering
 
 /// `admin history STREAM [--json] [--until T]`: the audit trail of one stream.
 struct History: ParsableCommand {
@@ -53,34 +54,11 @@ struct History: ParsableCommand {
             }
             let out = OutputBuffer()
             if json {
-                out.write(StreamHistory.document(stream: stream, entries: entries).canonicalString + "\n")
+                out.write(HistoryDocument.json(stream: stream, entries: entries).canonicalString + "\n")
             } else {
-                out.write(render(entries))
+                out.write(HistoryText.render(stream: stream, entries: entries, until: until, width: width))
             }
             out.flush()
         } catch { throw fail(error) }
-    }
-
-    func render(_ entries: [StreamHistory.Entry]) -> String {
-        let limit = width == 0 ? Int.max : width
-        var text = "History of stream \(stream): \(entries.count) \(entries.count == 1 ? "event" : "events")"
-        if let until { text += " (recorded until \(until))" }
-        text += "\n"
-        for e in entries {
-            text += "\n#\(e.position) v\(e.version) \(e.type)  id \(e.id.uuidString.lowercased())\n"
-            text += "  by \(e.actorOrDash); recorded \(e.recordedAt.rfc3339); occurred \(e.occurredAt.rfc3339)\n"
-            text += "  \(e.summary)\n"
-            for change in e.changes {
-                if change.isUnchanged {
-                    text += "    \(change.field): unchanged, \(StreamHistory.display(change.after, limit: limit))\n"
-                } else {
-                    let shown = StreamHistory.displayPair(change, limit: limit)
-                    text += "    \(change.field):\n"
-                    text += "      before: \(shown.before)\n"
-                    text += "      after:  \(shown.after)\n"
-                }
-            }
-        }
-        return text
     }
 }

@@ -3,6 +3,7 @@ import Events
 import Foundation
 import Logging
 import Projections
+import Rendering
 import ServiceLifecycle
 import Workers
 

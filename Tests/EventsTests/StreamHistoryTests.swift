@@ -3,8 +3,9 @@ import Testing
 
 @testable import Events
 
-/// The audit trail (`StreamHistory`) over streams of the sample history. Expected values are
-/// computed here from the raw JSON lines with Foundation's parser, not through the code under test.
+/// The audit trail (`StreamHistory`) over streams of the sample history: the facts it returns.
+/// Expected values are computed here from the raw JSON lines with Foundation's parser, not through
+/// the code under test. (The sentences made from these facts: `RenderingTests/HistoryTextTests`.)
 struct StreamHistoryTests {
     /// `Tests/Fixtures/sample-history.jsonl`, found from this file.
     static let samplePath: String = URL(fileURLWithPath: #filePath)
@@ -71,7 +72,8 @@ struct StreamHistoryTests {
         #expect(entry.recordedAt.rfc3339 == amendment.raw["recordedAt"] as? String)
         #expect(entry.occurredAt.rfc3339 == amendment.raw["occurredAt"] as? String)
         #expect(entry.changes == [StreamHistory.Change(field: "title", before: .string(before), after: .string(after))])
-        #expect(entry.summary.contains("title"))
+        #expect(entry.kind == .submissionAmended)
+        #expect(entry.details["fields"] == ["title"])
         // the filing itself changes no field
         #expect(entries.first?.type == "SubmissionFiled")
         #expect(entries.first?.changes.isEmpty == true)
@@ -117,7 +119,6 @@ struct StreamHistoryTests {
             .init(field: "period", before: ["from": "2019-01"], after: ["from": "2019-02"]),
         ])
         #expect(entries[2].actor == nil)
-        #expect(entries[2].actorOrDash == "-")
         // absent values are JSON null in the document
         let json = entries[1].json
         #expect(json["changes"]?.arrayValue?[1]["before"] == .null)
@@ -145,10 +146,11 @@ struct StreamHistoryTests {
         #expect(first.details["jurorId"] == .string(rescore.juror))
         #expect(first.details["total"] == .int(Int64(rescore.first)))
         #expect(first.details["previousTotal"] == .null)
+        #expect(first.details["rescore"] == false)
         let second = try #require(entries.first { $0.position == Int64(rescore.line) })
         #expect(second.details["total"] == .int(Int64(rescore.second)))
         #expect(second.details["previousTotal"] == .int(Int64(rescore.first)))
-        #expect(second.summary.contains("\(rescore.first) → \(rescore.second)"))
+        #expect(second.details["rescore"] == true)
         #expect(second.changes.isEmpty)
     }
 
@@ -169,24 +171,26 @@ struct StreamHistoryTests {
         let entry = try #require(entries.first { $0.position == Int64(retraction.line) })
         #expect(entry.details["retractedTotal"] == .int(Int64(total)))
         #expect(entry.details["reason"]?.stringValue == Self.data(retraction.raw)["reason"] as? String)
-        #expect(entry.summary.contains(juror))
+        #expect(entry.details["jurorId"] == .string(juror))
+        #expect(entry.details["hadScore"] == true)
     }
 
-    @Test func otherEventsGetASummary() throws {
+    @Test func otherEventsKeepTheirFacts() throws {
         let all = try Self.rawLines()
         let withdrawal = try #require(all.first { $0.raw["type"] as? String == "SubmissionWithdrawn" })
         let stream = try #require(withdrawal.raw["stream"] as? String)
         let entry = try #require(StreamHistory.build(events: try Self.recorded(stream: stream)).last)
         #expect(entry.type == "SubmissionWithdrawn")
-        #expect(entry.summary.contains(Self.data(withdrawal.raw)["reason"] as! String))
+        #expect(entry.details["reason"]?.stringValue == Self.data(withdrawal.raw)["reason"] as? String)
 
         let left = try #require(all.first { $0.raw["type"] as? String == "CommunityLeftNetwork" })
         let community = StreamHistory.build(events: try Self.recorded(stream: left.raw["stream"] as! String))
         #expect(community.first?.type == "CommunityRegistered")
-        #expect(community.contains { $0.type == "CommunityJoinedNetwork" && $0.summary.contains("joined the network") })
+        let joined = try #require(community.first { $0.type == "CommunityJoinedNetwork" })
+        #expect(joined.details["rejoined"] == false)
         let leftEntry = try #require(community.first { $0.position == Int64(left.line) })
-        #expect(leftEntry.summary.contains(Self.data(left.raw)["reason"] as! String))
-        #expect(community.allSatisfy { !$0.summary.isEmpty && $0.changes.isEmpty })
+        #expect(leftEntry.details["reason"]?.stringValue == Self.data(left.raw)["reason"] as? String)
+        #expect(community.allSatisfy { $0.kind != nil && $0.changes.isEmpty })
     }
 
     @Test func aDeadlineExtensionShowsTheOldAndTheNewDeadline() {
@@ -208,8 +212,10 @@ struct StreamHistoryTests {
         ])
         #expect(entries[1].changes == [.init(field: "submissionDeadline", before: "2020-08-25", after: "2020-09-15")])
         #expect(entries[2].changes == [.init(field: "submissionDeadline", before: "2020-09-15", after: "2020-09-30")])
-        #expect(entries[2].summary.contains("2020-09-15 → 2020-09-30"))
-        #expect(entries[3].summary.contains("Влада та громада") && entries[3].summary.contains("s1"))
+        #expect(entries[0].details["themeCount"] == 1 && entries[0].details["criterionCount"] == 1)
+        #expect(entries[2].details["before"] == "2020-09-15" && entries[2].details["after"] == "2020-09-30")
+        #expect(entries[3].details["themeCode"] == "1" && entries[3].details["themeTitle"] == "Влада та громада")
+        #expect(entries[3].details["winners"]?.arrayValue?.first?["submissionId"] == "s1")
         #expect(entries.allSatisfy { $0.actor == nil })
     }
 
@@ -220,23 +226,40 @@ struct StreamHistoryTests {
         #expect(try JSONDecoder().decode([StreamHistory.Entry].self, from: encoded) == entries)
         // the Codable form and the canonical document agree on the keys and values
         let viaCodable = try JSONParser.parse(String(decoding: encoded, as: UTF8.self))
-        #expect(viaCodable == StreamHistory.document(stream: stream, entries: entries)["events"])
+        #expect(viaCodable == .array(entries.map(\.json)))
     }
 
-    @Test func longValuesAreCutForPeople() {
-        let long = String(repeating: "бюджет участі ", count: 20)
-        let cut = StreamHistory.truncated(long)
-        #expect(cut.count <= 80)
-        #expect(cut.hasSuffix("…"))
-        #expect(StreamHistory.truncated("коротко") == "коротко")
-        #expect(StreamHistory.display(nil) == "(none)")
-        #expect(StreamHistory.display(["a", "b"]) == "a, b")
-        // two long texts that differ past the cut are shown from near their first difference
-        let change = StreamHistory.Change(field: "summary", before: .string(long + "старе"), after: .string(long + "нове"))
-        let shown = StreamHistory.displayPair(change)
-        #expect(shown.before != shown.after)
-        #expect(shown.before.hasPrefix("…") && shown.before.contains("старе"))
-        #expect(shown.after.hasPrefix("…") && shown.after.contains("нове"))
-        #expect(shown.before.count <= 80 && shown.after.count <= 80)
+    @Test func factsForTheSentences() {
+        let t = Timestamp(milliseconds: 1_600_000_000_000)
+        func event(_ version: Int64, _ stream: String, _ type: String, _ data: [String: JSONValue]) -> RecordedEvent {
+            RecordedEvent(
+                position: version + 1, id: UUID(), stream: stream, version: version, type: type, occurredAt: t,
+                recordedAt: t, data: data, metadata: [:], hash: "")
+        }
+        // a score after the withdrawal says so; a retraction without a current score too
+        let submission = StreamHistory.build(events: [
+            event(0, "submission-s1", "SubmissionFiled", ["submissionId": "s1", "title": "A"]),
+            event(1, "submission-s1", "JuryScoreAdded", ["jurorId": "j1", "scores": ["r": 4, "q": 3]]),
+            event(2, "submission-s1", "SubmissionWithdrawn", ["reason": "дубль"]),
+            event(3, "submission-s1", "JuryScoreAdded", ["jurorId": "j2", "scores": ["r": 5]]),
+            event(4, "submission-s1", "JuryScoreRetracted", ["jurorId": "j3"]),
+        ])
+        #expect(submission[1].details["submissionWithdrawn"] == false && submission[1].details["total"] == 7)
+        #expect(submission[3].details["submissionWithdrawn"] == true)
+        #expect(submission[4].details["hadScore"] == false && submission[4].details["retractedTotal"] == .null)
+        #expect(submission[4].details["reason"] == nil)
+        // leaving and joining again is a re-join
+        let community = StreamHistory.build(events: [
+            event(0, "community-c1", "CommunityRegistered", ["communityId": "c1", "name": "Громада"]),
+            event(1, "community-c1", "CommunityJoinedNetwork", ["sectors": ["освіта"]]),
+            event(2, "community-c1", "CommunityLeftNetwork", [:]),
+            event(3, "community-c1", "CommunityJoinedNetwork", ["directions": ["енергоефективність"]]),
+        ])
+        #expect(community.map { $0.details["rejoined"] } == [nil, false, nil, true])
+        #expect(community[1].details["sectors"] == ["освіта"])
+        // an unknown type keeps its payload
+        let unknown = StreamHistory.build(events: [event(0, "other-x", "SomethingNew", ["a": 1])])
+        #expect(unknown[0].kind == nil)
+        #expect(unknown[0].details == ["payload": ["a": 1]])
     }
 }

@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Projections
+import Rendering
 import Testing
 
 /// Each read model over the sample history, against what the reference fold computes.

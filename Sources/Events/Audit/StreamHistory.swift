@@ -6,14 +6,27 @@ import Foundation
 /// For `SubmissionAmended` and `PracticeRevised` (payload `changes:{...}`) each changed field is
 /// reported with its value BEFORE (the value in effect from the stream's earlier events: the
 /// `SubmissionFiled` / `PracticePublished` payload with the earlier amendments applied) and AFTER.
-/// `SubmissionDeadlineExtended` reports `submissionDeadline` the same way. Every event also gets a
-/// short English summary (`summary`, with the payload's own texts quoted as they are) and the structured facts behind it (`details`): a juror's
-/// total and, when the juror had a current score on the submission, the previous total; the
-/// total a retraction removes; a withdrawal's reason; and so on.
+/// `SubmissionDeadlineExtended` reports `submissionDeadline` the same way. Every event also gets
+/// the structured facts a reader needs (`details`): a juror's total and, when the juror had a
+/// current score on the submission, the previous total; the total a retraction removes; a
+/// withdrawal's reason; whether a network join is a re-join; and so on. Besides the payload's
+/// own fields, `details` holds what only the stream's earlier events tell:
+///
+/// - `JuryScoreAdded`: `total`, `previousTotal` (`null` on a first score), `rescore`,
+///   `submissionWithdrawn` (whether the submission had been withdrawn by then);
+/// - `JuryScoreRetracted`: `retractedTotal`, `hadScore` (whether the juror had a current score);
+/// - `CompetitionAnnounced`: `themeCount`, `criterionCount`;
+/// - `SubmissionDeadlineExtended`: `before`, `after`;
+/// - `WinnersAnnounced`: `themeTitle` (from the announcement; absent when it does not name the theme);
+/// - `CommunityJoinedNetwork`: `rejoined` (after a `CommunityLeftNetwork`);
+/// - `SubmissionAmended`, `PracticeRevised`: `fields`; a type the catalog does not know: `payload`.
+///
+/// Values only: the sentences people read are made from these facts by the `Rendering` module
+/// (`HistoryText`), so that the command line and the web service say the same thing.
 ///
 /// Only the given events are looked at: pass the whole stream (from version 0) so that the
 /// "before" values are right. Payloads are read through ``Upcaster`` as the current catalog
-/// reads them; the reported `type` is the one recorded.
+/// reads them; the reported `type` is the one recorded, `kind` the one read.
 public struct StreamHistory: Sendable {
     /// One changed field: its value before the event and after it (`nil`: absent).
     public struct Change: Sendable, Hashable, Codable {
@@ -66,18 +79,19 @@ public struct StreamHistory: Sendable {
         public var type: String
         public var recordedAt: Timestamp
         public var occurredAt: Timestamp
-        /// `metadata.actor`; `nil` when the event does not name one (shown as `-`).
+        /// `metadata.actor`; `nil` when the event does not name one.
         public var actor: String?
         /// The fields the event changed, before and after (empty for events that change no field).
         public var changes: [Change]
-        /// A short summary of the event in English (names and titles quoted as recorded).
-        public var summary: String
-        /// The facts behind the summary, by name (`jurorId`, `total`, `previousTotal`, `reason`, ...).
+        /// The facts of the event, by name (`jurorId`, `total`, `previousTotal`, `reason`, ...).
         public var details: [String: JSONValue]
+        /// The type as the current catalog reads it (after ``Upcaster``; `nil`: a type the catalog
+        /// does not know). Not part of the JSON form: decoding reads it from `type`.
+        public var kind: EventKind?
 
         public init(
             id: UUID, hash: String, position: Int64, version: Int64, type: String, recordedAt: Timestamp,
-            occurredAt: Timestamp, actor: String?, changes: [Change], summary: String, details: [String: JSONValue] = [:]
+            occurredAt: Timestamp, actor: String?, changes: [Change], details: [String: JSONValue], kind: EventKind?
         ) {
             self.id = id
             self.hash = hash
@@ -88,15 +102,12 @@ public struct StreamHistory: Sendable {
             self.occurredAt = occurredAt
             self.actor = actor
             self.changes = changes
-            self.summary = summary
             self.details = details
+            self.kind = kind
         }
 
-        /// The actor as a person reads it: the name, or `-`.
-        public var actorOrDash: String { actor ?? "-" }
-
         enum CodingKeys: String, CodingKey {
-            case id, hash, position, version, type, recordedAt, occurredAt, actor, changes, summary, details
+            case id, hash, position, version, type, recordedAt, occurredAt, actor, changes, details
         }
 
         public init(from decoder: any Decoder) throws {
@@ -117,8 +128,8 @@ public struct StreamHistory: Sendable {
             occurredAt = try time(.occurredAt)
             actor = try c.decodeIfPresent(String.self, forKey: .actor)
             changes = try c.decodeIfPresent([Change].self, forKey: .changes) ?? []
-            summary = try c.decodeIfPresent(String.self, forKey: .summary) ?? ""
             details = try c.decodeIfPresent([String: CodableJSON].self, forKey: .details)?.mapValues(\.value) ?? [:]
+            kind = EventKind(rawValue: type)
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -132,18 +143,18 @@ public struct StreamHistory: Sendable {
             try c.encode(occurredAt.rfc3339, forKey: .occurredAt)
             if let actor { try c.encode(actor, forKey: .actor) } else { try c.encodeNil(forKey: .actor) }
             try c.encode(changes, forKey: .changes)
-            try c.encode(summary, forKey: .summary)
             try c.encode(details.mapValues(CodableJSON.init), forKey: .details)
         }
 
         /// `{"id", "hash", "position", "version", "type", "recordedAt", "occurredAt", "actor", "changes",
-        /// "summary", "details"}`; `actor` is `null` when the event names none.
+        /// "details"}`; `actor` is `null` when the event names none. (`HistoryDocument` adds the
+        /// `summary` the command line prints.)
         public var json: JSONValue {
             [
                 "id": .string(id.uuidString.lowercased()), "hash": .string(hash), "position": .int(position), "version": .int(version), "type": .string(type),
                 "recordedAt": .string(recordedAt.rfc3339), "occurredAt": .string(occurredAt.rfc3339),
                 "actor": actor.map(JSONValue.string) ?? .null, "changes": .array(changes.map(\.json)),
-                "summary": .string(summary), "details": .object(details),
+                "details": .object(details),
             ]
         }
     }
@@ -160,19 +171,15 @@ public struct StreamHistory: Sendable {
         entries.reserveCapacity(events.count)
         for event in events {
             let (type, data) = upcaster.upcast(type: event.type, data: event.data, metadata: event.metadata)
-            let described = state.describe(type: type, data: data)
+            let kind = EventKind(rawValue: type)
+            let described = state.describe(kind: kind, data: data)
             entries.append(
                 Entry(
                     id: event.id, hash: event.hash, position: event.position, version: event.version, type: event.type,
                     recordedAt: event.recordedAt, occurredAt: event.occurredAt, actor: actor(of: event.metadata),
-                    changes: described.changes, summary: described.summary, details: described.details))
+                    changes: described.changes, details: described.details, kind: kind))
         }
         return entries
-    }
-
-    /// The `--json` document: `{"stream": S, "events": [...]}`.
-    public static func document(stream: String, entries: [Entry]) -> JSONValue {
-        ["stream": .string(stream), "events": .array(entries.map(\.json))]
     }
 
     /// `metadata.actor` as text (a non-string actor in its canonical JSON form).
@@ -181,53 +188,6 @@ public struct StreamHistory: Sendable {
         if let s = value.stringValue { return s.isEmpty ? nil : s }
         return value.canonicalString
     }
-
-    // MARK: - presentation helpers (shared with the command line)
-
-    /// `text` cut to at most `limit` characters, ending in `…` when cut; line breaks become spaces.
-    public static func truncated(_ text: String, limit: Int = 80) -> String {
-        var flat = text
-        if flat.contains(where: \.isNewline) {
-            flat = String(flat.map { $0.isNewline ? " " : $0 })
-        }
-        guard flat.count > limit else { return flat }
-        return String(flat.prefix(max(limit - 1, 1))).trimmingCharacters(in: .whitespaces) + "…"
-    }
-
-    /// A value as a person reads it: a string as it is, a list of strings joined by commas, a
-    /// number plainly, anything else as compact JSON; cut to `limit` characters.
-    public static func display(_ value: JSONValue?, limit: Int = 80) -> String {
-        guard let value else { return "(none)" }
-        switch value {
-        case .null: return "(none)"
-        case .string(let s): return truncated(s, limit: limit)
-        case .array(let items) where items.allSatisfy({ $0.stringValue != nil }):
-            return items.isEmpty ? "(empty)" : truncated(items.compactMap(\.stringValue).joined(separator: ", "), limit: limit)
-        default: return truncated(value.canonicalString, limit: limit)
-        }
-    }
-
-    /// A change's before and after values as a person reads them. When two long texts differ
-    /// only past the cut, both are shown from a little before their first difference
-    /// (`…` at the start marks the skipped common beginning).
-    public static func displayPair(_ change: Change, limit: Int = 80) -> (before: String, after: String) {
-        let before = display(change.before, limit: limit)
-        let after = display(change.after, limit: limit)
-        guard before == after, change.before != change.after,
-            let a = change.before?.stringValue, let b = change.after?.stringValue
-        else { return (before, after) }
-        let x = Array(a)
-        let y = Array(b)
-        var common = 0
-        while common < x.count, common < y.count, x[common] == y[common] { common += 1 }
-        let start = max(0, common - max(limit / 4, 1))
-        func window(_ chars: [Character]) -> String {
-            let tail = String(chars[min(start, chars.count)...])
-            return start > 0 ? "…" + truncated(tail, limit: max(limit - 1, 1)) : truncated(tail, limit: limit)
-        }
-        return (window(x), window(y))
-    }
-
 
     /// The order of fields on the forms; other fields follow alphabetically.
     static let fieldOrder: [String] = [
@@ -244,21 +204,6 @@ public struct StreamHistory: Sendable {
         }
     }
 
-    /// `1 point`, `5 points`: a count and its noun, singular or plural.
-    static func count(_ n: Int64, _ one: String, _ many: String? = nil) -> String {
-        "\(n) \(n == 1 ? one : many ?? one + "s")"
-    }
-
-    static func points(_ total: JSONValue) -> String {
-        if let i = total.intValue { return count(i, "point") }
-        return "\(total.canonicalString) points"
-    }
-
-    static func quoted(_ text: String?) -> String {
-        guard let text else { return "«?»" }
-        return "«" + truncated(text) + "»"
-    }
-
     // MARK: - the stream's state while reading
 
     /// What the earlier events of the stream established.
@@ -273,149 +218,117 @@ public struct StreamHistory: Sendable {
         var withdrawn = false
         var unpublished = false
 
-        typealias Described = (changes: [Change], summary: String, details: [String: JSONValue])
+        typealias Described = (changes: [Change], details: [String: JSONValue])
 
-        mutating func describe(type: String, data: [String: JSONValue]) -> Described {
-            func s(_ key: String) -> String? { data[key]?.stringValue }
-            switch EventKind(rawValue: type) {
+        /// The changes and the facts of one event of kind `kind` (`nil`: a type the catalog does
+        /// not know), given what the earlier events established; updates that state.
+        mutating func describe(kind: EventKind?, data: [String: JSONValue]) -> Described {
+            switch kind {
             case .submissionFiled:
                 fields = data
-                let summary =
-                    "submission \(quoted(s("title"))) filed: community \(s("communityId") ?? "?"), competition \(s("competitionId") ?? "?"), theme \(s("themeCode") ?? "?")"
-                return ([], summary, pick(data, "submissionId", "competitionId", "themeCode", "communityId", "title", "sector"))
+                return ([], pick(data, "submissionId", "competitionId", "themeCode", "communityId", "title", "sector"))
 
             case .practicePublished:
                 fields = data
                 unpublished = false
-                var summary = "practice \(quoted(s("title"))) of community \(s("communityId") ?? "?") published"
-                if let sector = s("sector") { summary += ", sector \(sector)" }
-                if let source = s("sourceSubmissionId") { summary += ", from submission \(source)" }
-                return ([], summary, pick(data, "practiceId", "communityId", "title", "sector", "sourceSubmissionId"))
+                return ([], pick(data, "practiceId", "communityId", "title", "sector", "sourceSubmissionId"))
 
             case .submissionAmended, .practiceRevised:
                 let changes = applyChanges(data["changes"])
-                let verb = EventKind(rawValue: type) == .submissionAmended ? "submission amended" : "practice revised"
-                let names = changes.map(\.field)
-                let summary = names.isEmpty ? "\(verb): no field changed" : "\(verb): \(names.joined(separator: ", "))"
-                return (changes, summary, ["fields": .array(changes.map { .string($0.field) })])
+                return (changes, ["fields": .array(changes.map { .string($0.field) })])
 
             case .submissionWithdrawn:
                 withdrawn = true
-                return ([], "submission withdrawn: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
+                return ([], pick(data, "reason"))
 
             case .juryScoreAdded:
-                let juror = s("jurorId") ?? "?"
-                let total = Self.total(of: data["scores"])
-                var details: [String: JSONValue] = ["jurorId": .string(juror), "total": total, "previousTotal": .null]
-                var summary: String
-                if let previous = scores[juror] {
-                    details["previousTotal"] = previous.total
-                    summary = "juror \(juror) re-scored: \(previous.total.canonicalString) → \(points(total))"
-                } else {
-                    summary = "juror \(juror) scored \(points(total))"
-                }
-                if withdrawn { summary += " (the submission had been withdrawn)" }
-                scores[juror] = (total, data["scores"] ?? .null)
-                return ([], summary, details)
+                return ([], scoreAdded(data))
 
             case .juryScoreRetracted:
-                let juror = s("jurorId") ?? "?"
-                let reason = s("reason").map { ": " + truncated($0) } ?? ""
-                var details: [String: JSONValue] = ["jurorId": .string(juror), "retractedTotal": .null]
-                if let reasonText = s("reason") { details["reason"] = .string(reasonText) }
-                guard let previous = scores.removeValue(forKey: juror) else {
-                    return ([], "juror \(juror) retracted a score (the stream holds no current score of theirs)\(reason)", details)
-                }
-                details["retractedTotal"] = previous.total
-                return ([], "juror \(juror) retracted their score (\(points(previous.total)))\(reason)", details)
+                return ([], scoreRetracted(data))
 
             case .competitionAnnounced:
                 fields = data
-                var summary = "competition \(quoted(s("title"))) announced"
-                if let year = data["year"]?.intValue { summary += " for \(year)" }
-                let themes = data["themes"]?.arrayValue?.count ?? 0
-                let criteria = data["criteria"]?.arrayValue?.count ?? 0
-                summary += ": \(count(Int64(themes), "theme")), \(count(Int64(criteria), "criterion", "criteria"))"
-                if let deadline = s("submissionDeadline") { summary += ", submissions until \(deadline)" }
-                if let min = data["minJurors"]?.intValue { summary += ", at least \(count(min, "juror"))" }
-                return ([], summary, pick(data, "competitionId", "title", "year", "submissionDeadline", "minJurors"))
+                var details = pick(data, "competitionId", "title", "year", "submissionDeadline", "minJurors")
+                details["themeCount"] = .int(Int64(data["themes"]?.arrayValue?.count ?? 0))
+                details["criterionCount"] = .int(Int64(data["criteria"]?.arrayValue?.count ?? 0))
+                return ([], details)
 
             case .submissionDeadlineExtended:
                 let before = fields["submissionDeadline"]
                 let after = data["submissionDeadline"]
                 fields["submissionDeadline"] = after
                 let change = Change(field: "submissionDeadline", before: before, after: after)
-                let summary: String
-                if let old = before?.stringValue {
-                    summary = "submission deadline extended: \(old) → \(after?.stringValue ?? "?")"
-                } else {
-                    summary = "submission deadline extended to \(after?.stringValue ?? "?") (the stream holds no earlier deadline)"
-                }
-                return ([change], summary, ["before": before ?? .null, "after": after ?? .null])
+                return ([change], ["before": before ?? .null, "after": after ?? .null])
 
             case .winnersAnnounced:
-                let theme = s("themeCode") ?? "?"
-                var themeName = ""
-                if let themes = fields["themes"]?.arrayValue,
-                    let found = themes.first(where: { $0["code"]?.stringValue == theme }),
-                    let title = found["title"]?.stringValue
-                {
-                    themeName = " " + quoted(title)
-                }
-                let winners = (data["winners"]?.arrayValue ?? []).map { w -> String in
-                    var text = "place \(w["place"]?.intValue.map(String.init) ?? "?"): \(w["submissionId"]?.stringValue ?? "?")"
-                    if let award = w["award"]?.stringValue, !award.isEmpty { text += " (\(truncated(award, limit: 60)))" }
-                    return text
-                }
-                let list = winners.isEmpty ? "none" : winners.joined(separator: "; ")
-                return (
-                    [], "winners of theme \(theme)\(themeName): \(list)",
-                    ["themeCode": .string(theme), "winners": data["winners"] ?? .array([])]
-                )
+                return ([], winners(data))
 
             case .communityRegistered:
                 fields = data
-                                var summary = "community \(quoted(s("name"))) registered"
-                var parts: [String] = []
-                if let oblast = s("oblast") { parts.append(oblast) }
-                if let kind = s("kind") { parts.append(kind) }
-                if let n = data["settlements"]?.intValue { parts.append(count(n, "settlement")) }
-                if let p = data["population"]?.intValue { parts.append("population \(p)") }
-                if !parts.isEmpty { summary += " (" + parts.joined(separator: ", ") + ")" }
-                return ([], summary, pick(data, "communityId", "name", "oblast", "kind", "settlements", "population"))
+                return ([], pick(data, "communityId", "name", "oblast", "kind", "settlements", "population"))
 
             case .communityJoinedNetwork:
                 let again = inNetwork == false
                 inNetwork = true
-                var summary = again ? "rejoined the network" : "joined the network"
-                let sectors = display(data["sectors"], limit: 60)
-                let directions = display(data["directions"], limit: 60)
-                summary += ": sectors \(sectors); directions \(directions)"
-                return ([], summary, pick(data, "sectors", "directions"))
+                var details = pick(data, "sectors", "directions")
+                details["rejoined"] = .bool(again)
+                return ([], details)
 
             case .communityLeftNetwork:
                 inNetwork = false
-                return ([], "left the network: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
+                return ([], pick(data, "reason"))
 
             case .seminarHeld:
                 fields = data
-                var summary = "seminar \(quoted(s("title"))) held"
-                let place = [s("city"), s("oblast")].compactMap { $0 }.joined(separator: ", ")
-                if !place.isEmpty { summary += ", \(place)" }
-                if let date = s("date") { summary += ", \(date)" }
-                if let n = data["participants"]?.intValue { summary += ": \(count(n, "participant"))" }
-                let communities = Int64(data["communityIds"]?.arrayValue?.count ?? 0)
-                summary += ", \(count(communities, "community", "communities"))"
-                return ([], summary, pick(data, "title", "direction", "oblast", "city", "date", "participants", "communityIds"))
+                return ([], pick(data, "title", "direction", "oblast", "city", "date", "participants", "communityIds"))
 
             case .practiceUnpublished:
                 unpublished = true
-                return ([], "practice unpublished: \(truncated(s("reason") ?? "no reason given"))", pick(data, "reason"))
+                return ([], pick(data, "reason"))
 
             case nil:
-                let payload = JSONValue.object(data).canonicalString
-                return ([], "an event of a type the catalog does not know: \(truncated(payload))", [:])
+                return ([], ["payload": .object(data)])
             }
+        }
+
+        /// A juror's score: their total, the total of their current score it replaces (`rescore`),
+        /// and whether the submission had been withdrawn by then (`submissionWithdrawn`).
+        mutating func scoreAdded(_ data: [String: JSONValue]) -> [String: JSONValue] {
+            let juror = data["jurorId"]?.stringValue ?? "?"
+            let total = Self.total(of: data["scores"])
+            let previous = scores[juror]
+            scores[juror] = (total, data["scores"] ?? .null)
+            return [
+                "jurorId": .string(juror), "total": total, "previousTotal": previous?.total ?? .null,
+                "rescore": .bool(previous != nil), "submissionWithdrawn": .bool(withdrawn),
+            ]
+        }
+
+        /// A retraction: the total it removes (`null` and `hadScore` false when the stream holds
+        /// no current score of the juror) and its reason.
+        mutating func scoreRetracted(_ data: [String: JSONValue]) -> [String: JSONValue] {
+            let juror = data["jurorId"]?.stringValue ?? "?"
+            let previous = scores.removeValue(forKey: juror)
+            var details: [String: JSONValue] = [
+                "jurorId": .string(juror), "retractedTotal": previous?.total ?? .null, "hadScore": .bool(previous != nil),
+            ]
+            if let reason = data["reason"]?.stringValue { details["reason"] = .string(reason) }
+            return details
+        }
+
+        /// The winners of a theme, with the theme's title from the competition's announcement
+        /// (`themeTitle`, absent when the stream does not name the theme).
+        func winners(_ data: [String: JSONValue]) -> [String: JSONValue] {
+            let theme = data["themeCode"]?.stringValue ?? "?"
+            var details: [String: JSONValue] = ["themeCode": .string(theme), "winners": data["winners"] ?? .array([])]
+            if let themes = fields["themes"]?.arrayValue,
+                let found = themes.first(where: { $0["code"]?.stringValue == theme }),
+                let title = found["title"]?.stringValue
+            {
+                details["themeTitle"] = .string(title)
+            }
+            return details
         }
 
         /// Applies a `changes` object to the fields; the changes with their before/after values.
