@@ -64,7 +64,10 @@ public final class ProjectionWorker<C: Clock>: Service, Sendable where C.Duratio
     }
 
     /// Whether a shutdown was asked for (gracefully or by cancelling the task).
-    var isStopping: Bool { stopping.withLock { $0 } || Task.isCancelled || Task.isShuttingDownGracefully }
+    var isStopping: Bool { stopRequested || Task.isCancelled || Task.isShuttingDownGracefully }
+
+    /// Whether a graceful shutdown reached the worker: it stops after the batch it applies.
+    public var stopRequested: Bool { stopping.withLock { $0 } }
 
     /// Runs actions until there is nothing to do but wait for the next change.
     func round(_ machine: inout WorkerStateMachine, now: @Sendable () -> Double) async {

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -8,20 +9,25 @@ import Events
 import Projections
 import Workers
 
-/// An event source that takes its time over every batch (a slow disk), counting the batches.
-final class SlowSource: EventSource {
+/// An event source that counts its batches and, from batch `holdAt` on, holds each read until
+/// the test opens the gate: the test decides what happens while a batch is in flight.
+final class GatedSource: EventSource {
     let inner: InMemoryEventSource
-    let delay: useconds_t
+    let holdAt: Int
     let batches = Mutex(0)
+    let gate = DispatchSemaphore(value: 0)
 
-    init(_ events: [RecordedEvent], delay: useconds_t) {
+    init(_ events: [RecordedEvent], holdAt: Int) {
         inner = InMemoryEventSource(events: events)
-        self.delay = delay
+        self.holdAt = holdAt
     }
 
     func events(after position: Int64, limit: Int) throws -> [RecordedEvent] {
-        usleep(delay)
-        batches.withLock { $0 += 1 }
+        let n = batches.withLock { b -> Int in
+            b += 1
+            return b
+        }
+        if n == holdAt { gate.wait() }
         return try inner.events(after: position, limit: limit)
     }
 
@@ -40,7 +46,7 @@ final class SlowSource: EventSource {
     @Test func aShutdownDuringALongCatchUpStopsBetweenBatchesAndAnotherWorkerFinishesExactlyOnce() async throws {
         let fixture = try HistoryFixture(lines: try SnapshotTestPaths.sampleLines())
         let events = fixture.events
-        let source = SlowSource(events, delay: 20_000)
+        let source = GatedSource(events, holdAt: 6)
         let path = fixture.root + "/worker.sqlite"
         let store = try ProjectionStore(path: path, logger: quietLogger())
         let watcher = LogWatcher(layout: fixture.layout, pollInterval: .seconds(5))
@@ -49,14 +55,18 @@ final class SlowSource: EventSource {
         let group = ServiceGroup(services: [worker], logger: quietLogger())
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            // Let a few batches through, then ask for a graceful shutdown.
-            while source.batches.withLock({ $0 }) < 5 { try await Task.sleep(for: .milliseconds(5)) }
+            // Batch 6 is being read: ask for a graceful shutdown, wait until the worker has it,
+            // then let the batch through. The worker applies it and stops before the next one.
+            while source.batches.withLock({ $0 }) < 6 { try await Task.sleep(for: .milliseconds(5)) }
             await group.triggerGracefulShutdown()
+            while !worker.stopRequested { try await Task.sleep(for: .milliseconds(5)) }
+            source.gate.signal()
             try await tasks.waitForAll()
         }
         let checkpoints = try store.status().map(\.checkpoint.position)
-        // Stopped part-way (between batches), not after the whole catch-up.
-        #expect(checkpoints.allSatisfy { $0 > 0 && $0 < Int64(events.count) }, "\(checkpoints)")
+        // Stopped between batches: the held batch (positions 51-60) applied, nothing after it.
+        #expect(checkpoints == Array(repeating: 60, count: StandardProjections.all.count), "\(checkpoints)")
+        #expect(source.batches.withLock { $0 } == 6)
         try store.close()
 
         // Another worker on the same file finishes; the result equals a one-pass fold.
