@@ -32,7 +32,10 @@ import Testing
             }
         }
         // the ones that read or append on the demo store, without files or servers of their own
-        let runnable = ["admin append ", "admin read --stream", "admin query ", "admin history ", "admin verify", "admin stats"]
+        let runnable = [
+            "admin append ", "admin read --stream", "admin query ", "admin history ", "admin verify", "admin stats",
+            "admin replay --check",
+        ]
         // (a synopsis with `[optional]` parts or `<placeholders>` is not an example)
         return try commands.filter { c in runnable.contains { c.hasPrefix($0) } && !c.contains("<") && !c.contains(" [") }
             .map { try shellWords(String($0.dropFirst("admin ".count))) }
