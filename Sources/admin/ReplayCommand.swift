@@ -19,6 +19,9 @@ struct Replay: ParsableCommand {
     @Flag(help: "Compare the live read models with a fresh fold of the log.") var check = false
     @Option(help: "Only this projection (\(StandardProjections.names.joined(separator: ", "))).")
     var projection: String?
+    @Option(help: "Check this snapshot's read models (a name, or position:N) instead of the live ones.")
+    var snapshot: String?
+    @Option(help: "The snapshots folder (with --snapshot).") var snapshots: String = "./snapshots"
     @Option(help: "How many differences to list per read model (all are counted).") var limit = 20
     @Flag(help: "Print JSON.") var json = false
 
@@ -35,8 +38,20 @@ struct Replay: ParsableCommand {
         Interrupt.install()
         do {
             let reader = try EventLogReader(layout: global.layout)
-            let report = try withProjections(global.layout) { live in
-                try ReplayAudit(reader: reader).check(live, projections: projection.map { [$0] }, limit: limit)
+            let audit = ReplayAudit(reader: reader)
+            let names = projection.map { [$0] }
+            let report: ReplayAudit.Report
+            if let snapshot {
+                let scratch = try ScratchFolders.create(
+                    parent: FileManager.default.temporaryDirectory.path, kind: "replay")
+                defer { ScratchFolders.remove(scratch) }
+                let copy = try SnapshotStore(directory: snapshots).openCopy(snapshot, reader: reader, in: scratch)
+                defer { try? copy.store.close() }
+                report = try audit.check(copy.store, projections: names, limit: limit)
+            } else {
+                report = try withProjections(global.layout) { live in
+                    try audit.check(live, projections: names, limit: limit)
+                }
             }
             if json {
                 try printJSON(report)

@@ -39,3 +39,65 @@ import Testing
         }
     }
 }
+
+/// A snapshot altered after it was taken, with its manifest re-sealed to match (new checksums),
+/// passes `snapshot verify` but not `replay --check --snapshot`, which folds the log afresh.
+@Suite struct ReplaySnapshotTests {
+    func run(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test func aResealedTamperedSnapshotIsFoundByReplay() throws {
+        try inTemporaryDirectory { dir in
+            let store = dir.appendingPathComponent("store").path
+            let snaps = dir.appendingPathComponent("snaps").path
+            #expect(try CLI.run(["init", "--store", store]).status == 0)
+            #expect(try CLI.run(["import", CLI.sampleHistory.path, "--store", store]).status == 0)
+            #expect(try CLI.run(["snapshot", "create", "--store", store, "--snapshots", snaps]).status == 0)
+            let name = try #require(try FileManager.default.contentsOfDirectory(atPath: snaps).first { !$0.hasPrefix(".") })
+            let folder = snaps + "/" + name
+            #expect(try CLI.run(["replay", "--check", "--snapshot", name, "--snapshots", snaps, "--store", store]).status == 0)
+
+            // Decompress, change a score, compress, and re-seal the manifest's checksums.
+            let raw = dir.appendingPathComponent("raw.sqlite").path
+            #expect(try run("/usr/bin/zstd", ["-q", "-d", folder + "/projections.sqlite.zst", "-o", raw]) == 0)
+            #expect(try run("/usr/bin/sqlite3", [raw, "UPDATE leaderboard_score SET total = total + 10"]) == 0)
+            try FileManager.default.removeItem(atPath: folder + "/projections.sqlite.zst")
+            #expect(try run("/usr/bin/zstd", ["-q", raw, "-o", folder + "/projections.sqlite.zst"]) == 0)
+            let manifestURL = URL(fileURLWithPath: folder + "/manifest.json")
+            var manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: manifestURL)) as? [String: Any])
+            var content = try #require(manifest["content"] as? [String: Any])
+            func sha(_ path: String) throws -> String {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+                p.arguments = [path]
+                let out = Pipe()
+                p.standardOutput = out
+                try p.run()
+                let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                p.waitUntilExit()
+                return String(text.prefix(64))
+            }
+            content["rawSHA256"] = try sha(raw)
+            content["rawBytes"] = try FileManager.default.attributesOfItem(atPath: raw)[.size] as? Int
+            content["compressedSHA256"] = try sha(folder + "/projections.sqlite.zst")
+            content["compressedBytes"] =
+                try FileManager.default.attributesOfItem(atPath: folder + "/projections.sqlite.zst")[.size] as? Int
+            manifest["content"] = content
+            try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: manifestURL)
+
+            let verify = try CLI.run(["snapshot", "verify", name, "--snapshots", snaps, "--store", store])
+            #expect(verify.status == 0, "the re-sealed snapshot should pass its own checksums: \(verify.stdout)\(verify.stderr)")
+            let replay = try CLI.run(["replay", "--check", "--snapshot", name, "--snapshots", snaps, "--store", store])
+            #expect(replay.status == 1)
+            #expect(replay.stdout.contains("DIFFERS  leaderboard"))
+            #expect(replay.stdout.contains("leaderboard_score"))
+        }
+    }
+}

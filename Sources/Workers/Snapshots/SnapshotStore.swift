@@ -199,6 +199,22 @@ public struct SnapshotStore: Sendable {
         return info
     }
 
+    /// Opens a copy of a snapshot's read models, decompressed into `directory` (checked against
+    /// its manifest and the log first, as a restore is), for reading and comparing. The caller
+    /// closes the store and removes the folder.
+    /// - Throws: ``SnapshotError`` naming why the snapshot is refused.
+    public func openCopy(
+        _ name: String, reader: EventLogReader, in directory: String, projections: [any Projection] = StandardProjections.all
+    ) throws -> (store: ProjectionStore, manifest: SnapshotManifest) {
+        let info = try info(name, reader: reader, projections: projections)
+        if let problem = info.problem { throw problem }
+        guard let manifest = info.manifest else { throw SnapshotError(.unreadable, "snapshot \(info.name) has no manifest") }
+        let path = directory + "/" + ProjectionStore.fileName
+        _ = try extract(manifest, from: info.path, to: path)
+        let store = try ProjectionStore(path: path, projections: projections, logger: logger, backgroundIndexing: false)
+        return (store, manifest)
+    }
+
     /// Decompresses a snapshot's content to `destination` (or only hashes it when nil), checking
     /// both sides against the manifest.
     /// - Throws: ``SnapshotError`` `.corrupt` naming what differs.
