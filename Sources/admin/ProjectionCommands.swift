@@ -185,10 +185,15 @@ struct WorkersCommand: AsyncParsableCommand {
     @Option(name: .customLong("snapshot-minutes"), help: "Take a snapshot every T minutes when events were applied (0: never).")
     var snapshotMinutes: Double = 0
     @Option(help: "Where snapshots go.") var snapshots: String = "./snapshots"
+    @Option(
+        name: .customLong("audit-every"),
+        help: "Run the replay check (replay --check) every T minutes; a read model found to differ is not served until rebuilt (0: never).")
+    var auditEvery: Double = 0
 
     func validate() throws {
         if poll <= 0 { throw ValidationError("--poll must be > 0") }
         if snapshotEvery < 0 || snapshotMinutes < 0 { throw ValidationError("snapshot intervals must be >= 0") }
+        if auditEvery < 0 { throw ValidationError("--audit-every must be >= 0") }
     }
 
     func run() async throws {
@@ -197,8 +202,14 @@ struct WorkersCommand: AsyncParsableCommand {
             let reader = try EventLogReader(layout: global.layout)
             let store = try openProjections(global.layout, backgroundIndexing: true)
             let watcher = LogWatcher(layout: global.layout, pollInterval: .milliseconds(Int(poll * 1000)))
-            let hook = try makeSnapshotHook(
+            var hooks: [any WorkerHook] = []
+            if let snapshotHook = try makeSnapshotHook(
                 layout: global.layout, directory: snapshots, everyEvents: snapshotEvery, everyMinutes: snapshotMinutes)
+            {
+                hooks.append(snapshotHook)
+            }
+            if auditEvery > 0 { hooks.append(AuditPolicy(audit: ReplayAudit(reader: reader), everyMinutes: auditEvery)) }
+            let hook: (any WorkerHook)? = hooks.isEmpty ? nil : WorkerHooks(hooks)
             let worker = ProjectionWorker(
                 projections: store, source: LogEventSource(reader: reader), watcher: watcher, hook: hook,
                 logger: Logger(label: "hromada.workers"))
@@ -247,7 +258,10 @@ func answer<T: Encodable & TextRenderable>(
         result = travelled.result
         note = travelled.note
     } else {
-        result = try withProjections(global.layout, body)
+        result = try withProjections(global.layout) { store in
+            try store.requireMatchesLog(projections)
+            return try body(store)
+        }
     }
     if options.json {
         try printJSON(result)

@@ -50,7 +50,7 @@ struct Replay: ParsableCommand {
                 report = try audit.check(copy.store, projections: names, limit: limit)
             } else {
                 report = try withProjections(global.layout) { live in
-                    try audit.check(live, projections: names, limit: limit)
+                    try audit.checkAndRecord(live, projections: names, limit: limit)
                 }
             }
             if json {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import Projections
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,6 +14,7 @@ struct Stats: ParsableCommand {
             let reader = try EventLogReader(layout: global.layout)
             let stats = try reader.stats()
             let projections = try projectionStatusLines(layout: global.layout, head: stats.headPosition, headTime: stats.headRecordedAt)
+            let audits = try auditLines(layout: global.layout)
             if json {
                 var object: [String: JSONValue] = [
                     "events": .int(stats.events), "streams": .int(stats.streams), "frames": .int(stats.frames),
@@ -23,6 +25,7 @@ struct Stats: ParsableCommand {
                     "headHash": stats.headHash.map(JSONValue.string) ?? .null,
                 ]
                 object["projections"] = .array(projections.map(\.json))
+                object["audits"] = .array(audits.map(\.json))
                 printJSON(JSONValue.object(object))
                 return
             }
@@ -39,6 +42,29 @@ struct Stats: ParsableCommand {
                 print("projections")
                 for p in projections { print("  " + p.text) }
             }
+            if !audits.isEmpty {
+                print("replay checks")
+                for a in audits { print("  " + a.text) }
+            }
         } catch { throw fail(error) }
+    }
+}
+
+/// Each projection's latest replay check, for `admin stats`: its verdict, and whether a rebuild
+/// since has made it old.
+func auditLines(layout: StoreLayout) throws -> [ProjectionStatusLine] {
+    guard FileManager.default.fileExists(atPath: layout.projections) else { return [] }
+    let (audits, generations) = try withProjections(layout) { store in (try store.audits(), try store.generations()) }
+    return audits.map { a in
+        let current = generations[a.projection] == a.generation
+        let name = a.projection.padding(toLength: 12, withPad: " ", startingAt: 0)
+        var text = "\(name) \(a.status.rawValue) at position \(a.position), checked \(a.checkedAt.rfc3339)"
+        if a.status == .differs { text += " (\(a.differences) \(a.differences == 1 ? "difference" : "differences"))" }
+        if !current { text += "; rebuilt since" }
+        let json: JSONValue = [
+            "projection": .string(a.projection), "status": .string(a.status.rawValue), "position": .int(a.position),
+            "checkedAt": .string(a.checkedAt.rfc3339), "differences": .int(Int64(a.differences)), "current": .bool(current),
+        ]
+        return ProjectionStatusLine(text: text, json: json)
     }
 }

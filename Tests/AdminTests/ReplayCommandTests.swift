@@ -36,6 +36,18 @@ import Testing
             let findings = doc?["findings"] as? [[String: Any]]
             #expect(findings?.count == 1)
             #expect(findings?.first?["status"] as? String == "differs")
+
+            // Found to differ: not served until rebuilt; stats says so; a rebuild clears it.
+            let refused = try CLI.run(["query", "leaderboard", "--competition", "bp-2020", "--store", store])
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("differs from the log"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("admin rebuild --projection leaderboard"))
+            #expect(try CLI.run(["query", "regions", "--store", store]).status == 0, "the others are served")
+            #expect(try CLI.run(["stats", "--store", store]).stdout.contains("leaderboard  differs at position"))
+            #expect(try CLI.run(["rebuild", "--projection", "leaderboard", "--store", store]).status == 0)
+            #expect(try CLI.run(["query", "leaderboard", "--competition", "bp-2020", "--store", store]).status == 0)
+            #expect(try CLI.run(["stats", "--store", store]).stdout.contains("rebuilt since"))
+            #expect(try CLI.run(["replay", "--check", "--store", store]).status == 0)
         }
     }
 }

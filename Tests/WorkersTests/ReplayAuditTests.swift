@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 
 import Events
@@ -113,5 +114,34 @@ import Workers
             sql: "UPDATE \(quoted) SET \(column.quotedDatabaseIdentifier) = ? WHERE \(whereClause)",
             arguments: StatementArguments([altered] + arguments))
         return column
+    }
+
+    @Test func theWorkersAuditPolicyChecksOnItsScheduleAndRecordsTheVerdict() throws {
+        let fixture = try HistoryFixture.sample()
+        let path = try liveCopy(fixture)
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: "UPDATE seminars_seminar SET participants = participants + 1") }
+        try queue.close()
+        let clock = Mutex(Timestamp(milliseconds: 1_800_000_000_000))
+        let policy = AuditPolicy(
+            audit: ReplayAudit(reader: fixture.reader, scratchParent: fixture.root), everyMinutes: 10,
+            now: { clock.withLock { $0 } })
+        let live = try ProjectionStore(path: path)
+        defer { try? live.close() }
+        let source = LogEventSource(reader: fixture.reader)
+        try policy.caughtUp(projections: live, source: source)
+        let first = try live.audits()
+        #expect(first.count == StandardProjections.all.count)
+        #expect(first.first { $0.projection == "seminars" }?.status == .differs)
+        #expect(first.filter { $0.projection != "seminars" }.allSatisfy { $0.status == .equal })
+        #expect(throws: ProjectionError.self) { try live.requireMatchesLog(["seminars"]) }
+        try live.requireMatchesLog(["regions", "network"])
+
+        clock.withLock { $0 = Timestamp(milliseconds: $0.milliseconds + 5 * 60_000) }
+        try policy.caughtUp(projections: live, source: source)
+        #expect(try live.audits() == first, "not due yet: no new check")
+        clock.withLock { $0 = Timestamp(milliseconds: $0.milliseconds + 6 * 60_000) }
+        try policy.caughtUp(projections: live, source: source)
+        #expect(try live.audits().allSatisfy { $0.checkedAt == clock.withLock { $0 } }, "due: checked again")
     }
 }

@@ -62,6 +62,16 @@ enum Bookkeeping {
                 t.column("rebuildPosition", .integer)
             }
         }
+        migrator.registerMigration("v2-audits") { db in
+            try db.create(table: AuditRecord.databaseTableName) { t in
+                t.primaryKey("projection", .text)
+                t.column("checkedAt", .text).notNull()
+                t.column("position", .integer).notNull()
+                t.column("status", .text).notNull()
+                t.column("differences", .integer).notNull()
+                t.column("generation", .integer).notNull()
+            }
+        }
         return migrator
     }
 }

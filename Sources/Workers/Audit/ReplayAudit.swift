@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Logging
 import Projections
+import Synchronization
 
 /// Proves that the read models people read equal what the log gives: each projection is folded
 /// afresh from the log (never from a snapshot, which could itself be altered) in a scratch
@@ -61,6 +62,24 @@ public struct ReplayAudit: Sendable {
         }
     }
 
+    /// Checks `live` and records each verdict in it (``ProjectionStore/record(audits:)``), so that
+    /// `stats` shows it and queries refuse a read model found to differ until it is rebuilt.
+    @discardableResult
+    public func checkAndRecord(
+        _ live: ProjectionStore, projections names: [String]? = nil, limit: Int = 100, now: Timestamp = .now()
+    ) throws -> Report {
+        let generations = try live.generations()
+        let report = try check(live, projections: names, limit: limit)
+        try live.record(
+            audits: report.findings.map { f in
+                AuditRecord(
+                    projection: f.projection, checkedAt: now, position: f.position,
+                    status: AuditRecord.Status(rawValue: f.status.rawValue) ?? .differs, differences: f.differenceCount,
+                    generation: generations[f.projection] ?? 0)
+            })
+        return report
+    }
+
     public let reader: EventLogReader
     public let scratchParent: String?
     let logger: Logger
@@ -103,5 +122,62 @@ public struct ReplayAudit: Sendable {
         let order = live.projections.map(\.name)
         findings.sort { (order.firstIndex(of: $0.projection) ?? 0) < (order.firstIndex(of: $1.projection) ?? 0) }
         return Report(findings: findings, eventsReplayed: replayed)
+    }
+}
+
+/// A ``WorkerHook`` that runs the replay check every `everyMinutes` minutes after a round, and
+/// records the verdicts in the read models' bookkeeping (see ``ReplayAudit/checkAndRecord``).
+/// A failed check is logged and tried again at the next round.
+public final class AuditPolicy: WorkerHook {
+    public let audit: ReplayAudit
+    public let everyMinutes: Double
+    let now: @Sendable () -> Timestamp
+    let logger: Logger
+    private let last = Mutex<Timestamp?>(nil)
+
+    public init(
+        audit: ReplayAudit, everyMinutes: Double, now: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
+        logger: Logger = Logger(label: "hromada.audit")
+    ) {
+        precondition(everyMinutes > 0, "everyMinutes must be > 0")
+        self.audit = audit
+        self.everyMinutes = everyMinutes
+        self.now = now
+        self.logger = logger
+    }
+
+    public func caughtUp(projections: ProjectionStore, source: any EventSource) throws {
+        let current = now()
+        let due = last.withLock { last -> Bool in
+            guard let previous = last else { return true }
+            return Double(current.milliseconds - previous.milliseconds) >= everyMinutes * 60_000
+        }
+        guard due else { return }
+        do {
+            let report = try audit.checkAndRecord(projections, now: current)
+            last.withLock { $0 = current }
+            for f in report.findings where f.status != .equal {
+                logger.error(
+                    "replay check: a read model differs from the log",
+                    metadata: ["projection.name": "\(f.projection)", "status": "\(f.status.rawValue)", "differences": "\(f.differenceCount)"])
+            }
+        } catch {
+            logger.error("cannot run the replay check", metadata: ["error": "\(error)"])
+            throw error
+        }
+    }
+}
+
+/// Several hooks, called in order after each round (snapshots, then the replay check).
+public struct WorkerHooks: WorkerHook {
+    public let hooks: [any WorkerHook]
+    public init(_ hooks: [any WorkerHook]) { self.hooks = hooks }
+
+    public func caughtUp(projections: ProjectionStore, source: any EventSource) throws {
+        var firstError: (any Error)?
+        for hook in hooks {
+            do { try hook.caughtUp(projections: projections, source: source) } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
     }
 }
