@@ -139,6 +139,33 @@ import Testing
         }
     }
 
+    /// The Python snippet of docs/AUDIT.md, run as it is written, accepts a receipt and refuses an altered one.
+    @Test func theAuditDocsPythonSnippetVerifiesAReceipt() throws {
+        let docs = try String(contentsOf: CLI.repoRoot.appendingPathComponent("docs/AUDIT.md"), encoding: .utf8)
+        let start = try #require(docs.range(of: "```python\n"))
+        let end = try #require(docs.range(of: "\n```", range: start.upperBound..<docs.endIndex))
+        let snippet = String(docs[start.upperBound..<end.lowerBound])
+        try inTemporaryDirectory { dir in
+            let store = try makeStore(dir, "store", lines: Array(try CLI.sampleLines().prefix(150)))
+            let keys = dir.appendingPathComponent("keys").path
+            #expect(try CLI.run(["keys", "create", "--out", keys]).status == 0)
+            let receipt = dir.appendingPathComponent("r.json").path
+            #expect(try CLI.run(["receipt", "--at", "position:99", "--key", keys + "/receipt.key", "--out", receipt, "--store", store]).status == 0)
+            let file = dir.appendingPathComponent("check.py").path
+            try snippet.write(toFile: file, atomically: true, encoding: .utf8)
+            try #require(try installCryptography(), "the docs' snippet needs Python's cryptography package")
+            let ok = try runPython([file], in: dir)
+            #expect(ok.status == 0, "\(ok.stderr)")
+            #expect(ok.stdout.contains("signature holds: store"))
+            #expect(ok.stdout.contains("at position 99"))
+            let text = try String(contentsOfFile: receipt, encoding: .utf8)
+            try text.replacingOccurrences(of: "\"position\":99", with: "\"position\":98").write(toFile: receipt, atomically: true, encoding: .utf8)
+            let altered = try runPython([file], in: dir)
+            #expect(altered.status != 0)
+            #expect(altered.stderr.contains("InvalidSignature"))
+        }
+    }
+
     @Test func usageErrors() throws {
         try inTemporaryDirectory { dir in
             let store = try makeStore(dir, "store", lines: Array(try CLI.sampleLines().prefix(20)))
@@ -157,8 +184,9 @@ import Testing
         try CLI.run(["receipt", "verify", file, "--public-key", publicKey, "--store", store] + (json ? ["--json"] : []))
     }
 
-    func runPython(_ arguments: [String]) throws -> Run {
+    func runPython(_ arguments: [String], in directory: URL? = nil) throws -> Run {
         let process = Process()
+        if let directory { process.currentDirectoryURL = directory }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3"] + arguments
         let out = Pipe()
