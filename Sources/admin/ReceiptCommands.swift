@@ -85,6 +85,10 @@ struct ReceiptCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "receipt",
         abstract: "Sign a receipt: the store's identity, a position, the hash there and its recordedAt, signed with an Ed25519 key.",
+        usage: """
+            admin receipt [--at <at>] --key <key> [--out <out>] [--store <store>]
+            admin receipt verify <file> --public-key <public-key> [--store <store>] [--json]
+            """,
         discussion: """
             Prints (or writes to --out) one JSON document: {"algorithm":"Ed25519","format":"hromada-ledger-receipt 1", \
             "hash","position","publicKey","recordedAt","signature","signedAt","store"}; "store" is the chain hash at \
