@@ -5,18 +5,32 @@ import Projections
 import Workers
 
 /// `admin replay --check`: the read models people read, proved equal to the log.
+/// `admin replay --timeline`: the history as an auditor reads it (TimelineCommand.swift).
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fold the log afresh and compare every read-model table with the live one, row by row.",
+        abstract: "Audit by replay: --check compares every read-model table with a fresh fold of the log; --timeline prints the history event by event.",
         discussion: """
-            Each projection is folded from the log alone (no snapshot) in a scratch folder, up to the \
+            --check: each projection is folded from the log alone (no snapshot) in a scratch folder, up to the \
             position its live copy claims, and every table compared with the live one by primary key and \
             column. The live files are only read. Exit 0 when every read model equals the log; 1 naming each \
             read model, table, key and column that differs (the live value and the value the log gives), or a \
             read model built by another schema version (stale: rebuild it first).
+
+            --timeline: one line per event in log order: position, recordedAt, actor (metadata.actor, - when \
+            none), stream, type, and what changed (each changed field before -> after, as `admin history` gives \
+            them, else the event's facts). --from/--to take a date, a date-time or position:N; --type and \
+            --stream may be repeated; --actor - selects the events that name no actor. --json prints one JSON \
+            object per line: {"position","recordedAt","occurredAt","actor","stream","type","version","id","hash",\
+            "changes":[{"field","before","after"}],"details"}.
             """)
     @OptionGroup var global: GlobalOptions
     @Flag(help: "Compare the live read models with a fresh fold of the log.") var check = false
+    @Flag(help: "Print the history event by event: when, who, which stream, what changed.") var timeline = false
+    @Option(help: "Timeline: from this time (a date, a date-time, or position:N).") var from: String?
+    @Option(help: "Timeline: up to this time (a date (its end), a date-time, or position:N).") var to: String?
+    @Option(help: "Timeline: only events of this type (repeatable).") var type: [String] = []
+    @Option(help: "Timeline: only events of this stream (repeatable).") var stream: [String] = []
+    @Option(help: "Timeline: only events of this actor (- for none).") var actor: String?
     @Option(help: "Only this projection (\(StandardProjections.names.joined(separator: ", "))).")
     var projection: String?
     @Option(help: "Check this snapshot's read models (a name, or position:N) instead of the live ones.")
@@ -26,7 +40,18 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        guard check else { throw ValidationError("say what to replay: --check") }
+        guard check != timeline else {
+            throw ValidationError(check ? "give either --check or --timeline, not both" : "say what to replay: --check or --timeline")
+        }
+        if check, from != nil || to != nil || !type.isEmpty || !stream.isEmpty || actor != nil {
+            throw ValidationError("--from, --to, --type, --stream and --actor go with --timeline")
+        }
+        if timeline, projection != nil { throw ValidationError("--projection goes with --check") }
+        for (name, value) in [("--from", from), ("--to", to)] {
+            if let value, TimePoint(value) == nil {
+                throw ValidationError("\(name) must be a date (2020-10-15), a date-time (2020-10-15T12:00:00Z) or position:N")
+            }
+        }
         if let projection, !StandardProjections.names.contains(projection) {
             throw ValidationError("--projection must be one of \(StandardProjections.names.joined(separator: ", "))")
         }
@@ -35,6 +60,7 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         global.bootstrapLogging()
+        if timeline { return try runTimeline() }
         Interrupt.install()
         do {
             let reader = try EventLogReader(layout: global.layout)
@@ -59,6 +85,23 @@ struct Replay: ParsableCommand {
                 print(Self.render(report))
             }
             if !report.isEqual { throw ExitCode(1) }
+        } catch { throw fail(error) }
+    }
+
+    func runTimeline() throws {
+        do {
+            let reader = try EventLogReader(layout: global.layout)
+            var selection = Timeline()
+            if let from { selection.from = try Timeline.firstPosition(from, in: reader) }
+            if let to = to.flatMap(TimePoint.init) { selection.to = try to.position(in: reader) }
+            selection.types = Set(type)
+            selection.streams = Set(stream)
+            selection.actor = actor
+            let out = OutputBuffer()
+            for line in try selection.lines(reader: reader) {
+                out.write((json ? Timeline.json(line).canonicalString : Timeline.render(line)) + "\n")
+            }
+            out.flush()
         } catch { throw fail(error) }
     }
 

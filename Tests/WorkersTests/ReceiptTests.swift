@@ -1,0 +1,177 @@
+import Crypto
+import Foundation
+import Testing
+
+import Events
+import Workers
+
+/// Signed receipts (issue 12): a round trip, the exact signed bytes, and each kind of bad
+/// receipt refused with its reason.
+@Suite struct ReceiptTests {
+    let key = Curve25519.Signing.PrivateKey()
+
+    @Test func aReceiptRoundTripsAndHolds() throws {
+        let fixture = try HistoryFixture.sample(prefix: 300)
+        for position: Int64? in [nil, 1, 17, fixture.head] {
+            let receipt = try Receipt.sign(reader: fixture.reader, position: position, key: key)
+            let at = position ?? fixture.head
+            #expect(receipt.position == at)
+            #expect(receipt.hash == fixture.events[Int(at) - 1].hash)
+            #expect(receipt.recordedAt == fixture.events[Int(at) - 1].recordedAt)
+            #expect(receipt.store == fixture.events[0].hash)
+            let read = try Receipt.parse(receipt.fileBytes)
+            #expect(read == receipt)
+            try read.verify(publicKey: key.publicKey)
+            let verdict = try read.check(against: fixture.reader)
+            #expect((try? verdict.get()) != nil)
+        }
+    }
+
+    /// The signed bytes are exactly the canonical JSON of the document without "signature".
+    @Test func theSignedBytesAreTheCanonicalDocumentWithoutItsSignature() throws {
+        let receipt = Receipt(
+            store: String(repeating: "a", count: 64), position: 42, hash: String(repeating: "b", count: 64),
+            recordedAt: Timestamp(rfc3339: "2020-10-15T12:00:00Z")!, signedAt: Timestamp(rfc3339: "2026-12-04T19:00:00.250Z")!,
+            publicKey: Array(repeating: 7, count: 32), signature: Array(repeating: 9, count: 64))
+        let expected =
+            #"{"algorithm":"Ed25519","format":"hromada-ledger-receipt 1","hash":"\#(receipt.hash)","position":42,"#
+            + #""publicKey":"BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=","recordedAt":"\#(receipt.recordedAt.rfc3339)","#
+            + #""signedAt":"\#(receipt.signedAt.rfc3339)","store":"\#(receipt.store)"}"#
+        #expect(String(decoding: receipt.signedBytes, as: UTF8.self) == expected)
+        var members = try #require(receipt.document.objectValue)
+        members["signature"] = nil
+        #expect(JSONValue.object(members).canonicalBytes == receipt.signedBytes)
+    }
+
+    @Test func anAlteredReceiptIsRefused() throws {
+        let fixture = try HistoryFixture.sample(prefix: 100)
+        let receipt = try Receipt.sign(reader: fixture.reader, position: 50, key: key)
+        for field in ["position", "hash", "recordedAt", "signedAt", "store"] {
+            var members = try #require(receipt.document.objectValue)
+            switch field {
+            case "position": members[field] = .int(51)
+            case "hash": members[field] = .string(fixture.events[50].hash)
+            case "store": members[field] = .string(fixture.events[1].hash)
+            default: members[field] = .string("2021-01-01T00:00:00Z")
+            }
+            let altered = try Receipt.parse(JSONValue.object(members).canonicalBytes)
+            #expect(throws: Receipt.Refusal.self) { try altered.verify(publicKey: key.publicKey) }
+            do {
+                try altered.verify(publicKey: key.publicKey)
+            } catch {
+                #expect(error.kind == .badSignature, "\(field)")
+                #expect(error.reason.contains("altered"))
+            }
+        }
+    }
+
+    @Test func aForgedSignatureIsRefused() throws {
+        let fixture = try HistoryFixture.sample(prefix: 100)
+        var receipt = try Receipt.sign(reader: fixture.reader, key: key)
+        receipt.signature[10] ^= 0x01
+        #expect(refusal { try receipt.verify(publicKey: key.publicKey) } == .badSignature)
+        receipt.signature = Array(repeating: 0, count: 64)
+        #expect(refusal { try receipt.verify(publicKey: key.publicKey) } == .badSignature)
+    }
+
+    @Test func aReceiptOfAnotherKeyIsRefused() throws {
+        let fixture = try HistoryFixture.sample(prefix: 100)
+        let receipt = try Receipt.sign(reader: fixture.reader, key: key)
+        let other = Curve25519.Signing.PrivateKey()
+        #expect(refusal { try receipt.verify(publicKey: other.publicKey) } == .wrongKey)
+        // Another key's receipt that claims the trusted key: the signature does not hold for it.
+        var claimed = try Receipt.sign(reader: fixture.reader, key: other)
+        claimed.publicKey = Array(key.publicKey.rawRepresentation)
+        #expect(refusal { try claimed.verify(publicKey: key.publicKey) } == .badSignature)
+    }
+
+    @Test func aReceiptBeyondTheHeadIsRefused() throws {
+        let longer = try HistoryFixture.sample(prefix: 200)
+        let shorter = try HistoryFixture.sample(prefix: 120)
+        let receipt = try Receipt.sign(reader: longer.reader, position: 150, key: key)
+        try receipt.verify(publicKey: key.publicKey)
+        let verdict = try receipt.check(against: shorter.reader)
+        #expect(kind(verdict) == .beyondHead)
+        #expect(reason(verdict).contains("beyond this log's head (position 120)"))
+        // Within the shorter log's head, the same history holds.
+        #expect(kind(try Receipt.sign(reader: longer.reader, position: 120, key: key).check(against: shorter.reader)) == nil)
+    }
+
+    @Test func aReceiptOfAnotherStoreIsRefused() throws {
+        let lines = try SnapshotTestPaths.sampleLines()
+        let one = try HistoryFixture(lines: Array(lines.prefix(60)))
+        let other = try HistoryFixture(lines: Array(lines.dropFirst().prefix(60)))
+        #expect(one.events[0].hash != other.events[0].hash)
+        let receipt = try Receipt.sign(reader: one.reader, position: 10, key: key)
+        let verdict = try receipt.check(against: other.reader)
+        #expect(kind(verdict) == .otherStore)
+        #expect(reason(verdict).contains("another store"))
+    }
+
+    @Test func aReceiptOfARewrittenHistoryIsRefused() throws {
+        let fixture = try HistoryFixture.sample(prefix: 80)
+        // A validly signed receipt whose hash this log does not have at that position.
+        var receipt = Receipt(
+            store: fixture.events[0].hash, position: 40, hash: fixture.events[40].hash,
+            recordedAt: fixture.events[39].recordedAt, signedAt: .now(), publicKey: Array(key.publicKey.rawRepresentation))
+        receipt.signature = Array(try key.signature(for: receipt.signedBytes))
+        try receipt.verify(publicKey: key.publicKey)
+        #expect(kind(try receipt.check(against: fixture.reader)) == .rewritten)
+    }
+
+    @Test func malformedDocumentsAreRefused() throws {
+        let fixture = try HistoryFixture.sample(prefix: 30)
+        let receipt = try Receipt.sign(reader: fixture.reader, key: key)
+        var members = try #require(receipt.document.objectValue)
+        members["extra"] = .string("x")
+        for bytes in [Array("not json".utf8), Array("[]".utf8), JSONValue.object(members).canonicalBytes] {
+            #expect(refusal { _ = try Receipt.parse(bytes) } == .malformed)
+        }
+    }
+
+    @Test func keyFilesHaveRestrictiveModesAndAreNeverOverwritten() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hromada-keys-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let created = try ReceiptKeys.create(privatePath: dir + "/k.key", publicPath: dir + "/k.pub")
+        func mode(_ path: String) throws -> Int {
+            (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? NSNumber)?.intValue ?? -1
+        }
+        #expect(try mode(dir + "/k.key") == 0o600)
+        #expect(try mode(dir + "/k.pub") == 0o644)
+        #expect(try ReceiptKeys.loadPrivate(dir + "/k.key").rawRepresentation == created.rawRepresentation)
+        #expect(try ReceiptKeys.loadPublic(dir + "/k.pub").rawRepresentation == created.publicKey.rawRepresentation)
+        let text = try String(contentsOfFile: dir + "/k.pub", encoding: .utf8)
+        #expect(text.hasPrefix(ReceiptKeys.publicHeader + "\n"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/k.key"))
+        #expect(throws: EventStoreError.self) { try ReceiptKeys.create(privatePath: dir + "/k.key", publicPath: dir + "/k2.pub") }
+        #expect(throws: EventStoreError.self) { try ReceiptKeys.create(privatePath: dir + "/k2.key", publicPath: dir + "/k.pub") }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/k.key")) == before)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/k2.key"))
+        #expect(throws: EventStoreError.self) { _ = try ReceiptKeys.loadPublic(dir + "/k.key") }
+    }
+
+    // MARK: - helpers
+
+    func refusal(_ body: () throws -> Void) -> Receipt.Refusal.Kind? {
+        do {
+            try body()
+            return nil
+        } catch let r as Receipt.Refusal {
+            return r.kind
+        } catch {
+            Issue.record("unexpected error \(error)")
+            return nil
+        }
+    }
+
+    func kind(_ verdict: Result<Void, Receipt.Refusal>) -> Receipt.Refusal.Kind? {
+        if case .failure(let r) = verdict { return r.kind }
+        return nil
+    }
+
+    func reason(_ verdict: Result<Void, Receipt.Refusal>) -> String {
+        if case .failure(let r) = verdict { return r.reason }
+        return ""
+    }
+}
