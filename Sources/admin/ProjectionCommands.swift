@@ -189,11 +189,24 @@ struct WorkersCommand: AsyncParsableCommand {
         name: .customLong("audit-every"),
         help: "Run the replay check (replay --check) every T minutes; a read model found to differ is not served until rebuilt (0: never).")
     var auditEvery: Double = 0
+    @Option(help: "Publish signed receipts of the log's head into this folder (with --receipt-key).")
+    var receipts: String?
+    @Option(name: .customLong("receipt-key"), help: "The private key receipts are signed with (admin keys create).")
+    var receiptKey: String?
+    @Option(name: .customLong("receipt-every"), help: "Publish a receipt every N new events (0: not by count).")
+    var receiptEvery: Int = 0
+    @Option(name: .customLong("receipt-minutes"), help: "Publish a receipt every T minutes with new events (0: not by time).")
+    var receiptMinutes: Double = 0
 
     func validate() throws {
         if poll <= 0 { throw ValidationError("--poll must be > 0") }
         if snapshotEvery < 0 || snapshotMinutes < 0 { throw ValidationError("snapshot intervals must be >= 0") }
         if auditEvery < 0 { throw ValidationError("--audit-every must be >= 0") }
+        if (receipts == nil) != (receiptKey == nil) { throw ValidationError("--receipts and --receipt-key go together") }
+        if receiptEvery < 0 || receiptMinutes < 0 { throw ValidationError("receipt intervals must be >= 0") }
+        if receipts != nil, receiptEvery == 0, receiptMinutes == 0 {
+            throw ValidationError("with --receipts, say how often: --receipt-every N or --receipt-minutes T")
+        }
     }
 
     func run() async throws {
@@ -209,6 +222,13 @@ struct WorkersCommand: AsyncParsableCommand {
                 hooks.append(snapshotHook)
             }
             if auditEvery > 0 { hooks.append(AuditPolicy(audit: ReplayAudit(reader: reader), everyMinutes: auditEvery)) }
+            if let receipts, let receiptKey {
+                hooks.append(
+                    ReceiptPolicy(
+                        reader: reader, key: try ReceiptKeys.loadPrivate(receiptKey), directory: receipts,
+                        everyEvents: receiptEvery > 0 ? Int64(receiptEvery) : nil,
+                        everyMinutes: receiptMinutes > 0 ? receiptMinutes : nil))
+            }
             let hook: (any WorkerHook)? = hooks.isEmpty ? nil : WorkerHooks(hooks)
             let worker = ProjectionWorker(
                 projections: store, source: LogEventSource(reader: reader), watcher: watcher, hook: hook,

@@ -88,6 +88,7 @@ struct ReceiptCommand: ParsableCommand {
         usage: """
             admin receipt [--at <at>] --key <key> [--out <out>] [--store <store>]
             admin receipt verify <file> --public-key <public-key> [--store <store>] [--json]
+            admin receipt list <folder> --public-key <public-key> [--store <store>] [--json]
             """,
         discussion: """
             Prints (or writes to --out) one JSON document: {"algorithm":"Ed25519","format":"hromada-ledger-receipt 1", \
@@ -95,7 +96,7 @@ struct ReceiptCommand: ParsableCommand {
             position 1, which names the history. The signature is over the canonical JSON of the document without \
             "signature" (docs/AUDIT.md). Check one with `admin receipt verify FILE --public-key FILE`.
             """,
-        subcommands: [ReceiptVerify.self])
+        subcommands: [ReceiptVerify.self, ReceiptList.self])
     @OptionGroup var global: GlobalOptions
     @Option(help: "The position to sign: a date (its end), a date-time, or position:N (default: the head).")
     var at: String?
@@ -212,5 +213,53 @@ struct ReceiptVerify: ParsableCommand {
     }
 }
 
+/// `admin receipt list DIR --public-key FILE`: every published receipt of a folder (the workers'
+/// `--receipts`), checked in position order: together they show the history only grew.
+struct ReceiptList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
+        abstract: "Check every receipt in a folder, in position order: each signed by the key, each hash still in this log.",
+        discussion: """
+            Exit 0 when every receipt holds and none signed later names an earlier position: the history the \
+            receipts describe was only ever extended. Exit 1 naming each receipt refused and why.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "The folder of receipts (*.json).") var folder: String
+    @Option(name: .customLong("public-key"), help: "The publisher's public key file.") var publicKey: String
+    @OptionGroup var output: JSONFlag
+
+    func run() throws {
+        do {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw EventStoreError(.missingInput, "there is no folder \(folder)")
+            }
+            let entries = try ReceiptFolder.check(
+                folder, publicKey: try ReceiptKeys.loadPublic(publicKey), reader: EventLogReader(layout: global.layout))
+            let refused = entries.filter { $0.refusal != nil }
+            if output.json {
+                try printJSON(entries)
+            } else {
+                for e in entries {
+                    let at = e.position.map { "position \($0)" } ?? "-"
+                    if let reason = e.refusal {
+                        print("REFUSED  \(e.file): \(reason)")
+                    } else {
+                        print("ok       \(e.file): \(at), signed \(e.signedAt ?? "-")")
+                    }
+                }
+                print(
+                    refused.isEmpty
+                        ? "ok: \(entries.count) receipts hold; the history was only ever extended"
+                        : "error: \(refused.count) of \(entries.count) receipts refused")
+            }
+            if !refused.isEmpty { throw ExitCode(1) }
+        } catch let code as ExitCode {
+            throw code
+        } catch { throw fail(error) }
+    }
+}
+
 extension ReceiptCommand: StoreCommand {}
+extension ReceiptList: StoreCommand {}
 extension ReceiptVerify: StoreCommand {}

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import Projections
+import Synchronization
 import Testing
 
 import Events
@@ -173,5 +175,53 @@ import Workers
     func reason(_ verdict: Result<Void, Receipt.Refusal>) -> String {
         if case .failure(let r) = verdict { return r.reason }
         return ""
+    }
+}
+
+/// Workers publishing receipts on a schedule, and a folder of them checked as a whole.
+@Suite struct ReceiptPolicyTests {
+    @Test func receiptsArePublishedEveryNEventsAndTheFolderShowsAHistoryThatOnlyGrew() throws {
+        let lines = try SnapshotTestPaths.sampleLines()
+        let fixture = try HistoryFixture(lines: Array(lines.prefix(600)))
+        let key = Curve25519.Signing.PrivateKey()
+        let folder = fixture.root + "/receipts"
+        let clock = Mutex(Timestamp(milliseconds: 1_800_000_000_000))
+        let policy = ReceiptPolicy(
+            reader: fixture.reader, key: key, directory: folder, everyEvents: 300, now: { clock.withLock { $0 } })
+        let projections = try fixture.freshProjections()
+        defer { try? projections.close() }
+        let source = LogEventSource(reader: fixture.reader)
+        try policy.caughtUp(projections: projections, source: source)
+        try policy.caughtUp(projections: projections, source: source)  // nothing new: no second receipt
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["receipt-00000000000000000600.json"])
+
+        // 200 more events: not due; 400 more: due.
+        func append(_ range: Range<Int>) throws {
+            let store = try EventStore(layout: fixture.layout)
+            defer { store.close() }
+            var iterator = lines[range].makeIterator()
+            _ = try store.importLines(options: EventStore.ImportOptions(), next: { iterator.next() })
+        }
+        try append(600..<800)
+        clock.withLock { $0 = Timestamp(milliseconds: $0.milliseconds + 60_000) }
+        try policy.caughtUp(projections: projections, source: source)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 1)
+        try append(800..<1000)
+        clock.withLock { $0 = Timestamp(milliseconds: $0.milliseconds + 60_000) }
+        try policy.caughtUp(projections: projections, source: source)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+                == ["receipt-00000000000000000600.json", "receipt-00000000000000001000.json"])
+
+        let entries = try ReceiptFolder.check(folder, publicKey: key.publicKey, reader: fixture.reader)
+        #expect(entries.map(\.position) == [600, 1000])
+        #expect(entries.allSatisfy { $0.refusal == nil }, "\(entries)")
+
+        // Another key's receipt in the folder is refused, the others still hold.
+        let other = try Receipt.sign(reader: fixture.reader, position: 700, key: Curve25519.Signing.PrivateKey())
+        try Data(other.fileBytes).write(to: URL(fileURLWithPath: folder + "/receipt-00000000000000000700.json"))
+        let mixed = try ReceiptFolder.check(folder, publicKey: key.publicKey, reader: fixture.reader)
+        #expect(mixed.map(\.position) == [600, 700, 1000])
+        #expect(mixed.filter { $0.refusal != nil }.map(\.position) == [700])
     }
 }
