@@ -149,6 +149,8 @@ if measure import "$BIN" --store "$STORE" import "$EVENTS"; then
     measure verify "$BIN" --store "$STORE" verify || true
     say "admin rebuild"
     measure rebuild "$BIN" --store "$STORE" rebuild || true
+    say "admin replay --check"
+    measure replay "$BIN" --store "$STORE" replay --check || true
     du -sb "$STORE" | cut -f1 >"$STEPS/store_bytes_after_rebuild.txt"
     "$BIN" --store "$STORE" stats >"$STEPS/stats.txt" 2>&1 || true
     for hook in bench-latency bench-search bench-timetravel; do

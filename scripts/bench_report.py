@@ -85,6 +85,7 @@ def main():
     imp, imp_step = step_rate(steps, "import", events)
     ver, _ = step_rate(steps, "verify", events)
     reb, _ = step_rate(steps, "rebuild", events)
+    rep, _ = step_rate(steps, "replay", events)
     rss = Figure(imp_step["maxrss_kb"] * 1024) if imp_step and imp_step.get("rc") == 0 and imp_step.get("maxrss_kb") \
         else Figure(why="import not measured" if not imp_step or imp_step.get("rc") != 0 else "/usr/bin/time unavailable")
     size = read_int(os.path.join(steps, "store_bytes.txt"))
@@ -138,6 +139,8 @@ def main():
     out.append("")
     out.append("This project, further:")
     out.append(f"  rebuild (all read models)   {reb.show():>13} ev/s")
+    rr = Figure(reb.value / rep.value) if reb.ok() and rep.ok() and rep.value else Figure(why=rep.why or reb.why)
+    out.append(f"  replay --check (all models) {rep.show():>13} ev/s   ({rr.show('{:.2f}')} x the rebuild's time)")
     rss_text = f"{rss.value / 1048576:,.1f} MB" if rss.ok() else "n/a"
     out.append(f"  import peak RSS             {rss_text:>13}")
     if size_after is not None:
