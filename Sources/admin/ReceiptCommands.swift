@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import Rendering
 import Workers
 
 // `admin keys create` and `admin receipt [verify]`: signed receipts (docs/AUDIT.md).

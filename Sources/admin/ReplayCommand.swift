@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import Rendering
 import Projections
 import Workers
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import Rendering
 import Logging
 import Projections
 import Workers

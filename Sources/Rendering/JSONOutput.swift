@@ -6,10 +6,10 @@ import Events
 /// value always prints the same bytes (the web service will answer with the same encoder).
 /// Documents built as a ``JSONValue`` print in their canonical form (FORMAT.md's number and
 /// string rules, keys in UTF-8 order).
-enum JSONOutput {
-    static func encode(_ value: JSONValue) -> String { value.canonicalString }
+public enum JSONOutput {
+    public static func encode(_ value: JSONValue) -> String { value.canonicalString }
 
-    static func encode(_ value: some Encodable) throws -> String {
+    public static func encode(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(value), as: UTF8.self)
@@ -17,11 +17,11 @@ enum JSONOutput {
 }
 
 /// Prints `value` as one line of JSON (see ``JSONOutput``).
-func printJSON(_ value: some Encodable) throws {
+public func printJSON(_ value: some Encodable) throws {
     print(try JSONOutput.encode(value))
 }
 
 /// Prints a JSON document (see ``JSONOutput``).
-func printJSON(_ value: JSONValue) {
+public func printJSON(_ value: JSONValue) {
     print(JSONOutput.encode(value))
 }
