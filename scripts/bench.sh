@@ -163,5 +163,40 @@ else
     warn "import failed: verify, rebuild and the hooks are not measured"
 fi
 
+# --- instructions per event (callgrind): figures that do not move with the machine's noise ---
+# The same binary on the same generated history gives the same count whatever else the machine
+# does; seconds on a shared machine move by +-20%. BENCH_CALLGRIND_EVENTS (default 5000) events.
+CG_N=${BENCH_CALLGRIND_EVENTS:-5000}
+command -v valgrind >/dev/null || try_apt valgrind || true
+if [ "$CG_N" != 0 ] && command -v valgrind >/dev/null; then
+    # valgrind 3.19 cannot read the toolchain's DWARF 5: count on a copy without debug info
+    # (the same machine code, so the same instructions).
+    CG_BIN=$WORK/admin-callgrind
+    strip --strip-debug -o "$CG_BIN" "$BIN" 2>/dev/null || cp "$BIN" "$CG_BIN"
+    CG_EVENTS=$WORK/callgrind-events.jsonl
+    CG_STORE=$WORK/callgrind-store
+    "$BIN" generate --events "$CG_N" --seed "$SEED" --out "$CG_EVENTS" >/dev/null 2>&1
+    CG_COUNT=$(wc -l <"$CG_EVENTS" | tr -d ' ')
+    "$BIN" --store "$CG_STORE" init >/dev/null 2>&1
+    # cg NAME CMD...: the program's total instruction count (Ir), from callgrind's summary line
+    cg() {
+        local name=$1; shift
+        say "callgrind: $name ($CG_COUNT events)"
+        if valgrind --tool=callgrind --callgrind-out-file="$STEPS/$name.callgrind" "$@" >"$STEPS/cg-$name.out" 2>"$STEPS/cg-$name.err"; then
+            local ir
+            ir=$(sed -n 's/^summary: \([0-9]*\).*/\1/p' "$STEPS/$name.callgrind" | head -1)
+            printf '{"step":"%s","instructions":%s,"events":%s}\n' "$name" "${ir:-null}" "$CG_COUNT" >"$STEPS/cg-$name.json"
+        else
+            warn "callgrind $name failed: $(tail -c 300 "$STEPS/cg-$name.err")"
+        fi
+    }
+    cg import "$CG_BIN" --store "$CG_STORE" import "$CG_EVENTS"
+    cg verify "$CG_BIN" --store "$CG_STORE" verify
+    cg rebuild "$CG_BIN" --store "$CG_STORE" rebuild
+    rm -rf "$CG_STORE"
+else
+    warn "valgrind is missing (or BENCH_CALLGRIND_EVENTS=0): no instruction counts"
+fi
+
 # --- report ---------------------------------------------------------------------------------
 python3 "$ROOT/scripts/bench_report.py" "$STEPS" --json-out "$OUT/bench-$N.json"

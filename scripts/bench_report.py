@@ -147,6 +147,19 @@ def main():
         out.append(f"  store after rebuild         {size_after:>13,} bytes (log + read models)")
     out.append(f"  generate (not a goal)       {gen.show():>13} ev/s")
 
+    # Instructions per event (callgrind), repeatable whatever the machine's load.
+    cg = {}
+    for name in ("import", "verify", "rebuild"):
+        d = load_json(os.path.join(steps, f"cg-{name}.json"))
+        if d and d.get("instructions") and d.get("events"):
+            cg[name] = d["instructions"] / d["events"]
+    if cg:
+        n = load_json(os.path.join(steps, "cg-import.json")) or {}
+        out.append("")
+        out.append(f"Instructions per event (valgrind --tool=callgrind, {n.get('events', '?')} generated events):")
+        for name in ("import", "verify", "rebuild"):
+            out.append(f"  {name:<10} {cg[name]:>13,.0f}" if name in cg else f"  {name:<10} {'n/a':>13}")
+
     zstd_replay = peer_fig("zstd-cli", "replay_eps")
     half_zstd = Figure(zstd_replay.value / 2) if zstd_replay.ok() else zstd_replay
     ratios = [
@@ -200,6 +213,7 @@ def main():
             "events": events, "raw_bytes": raw,
             "hromada": {"import_eps": imp.json(), "verify_eps": ver.json(), "rebuild_eps": reb.json(),
                         "store_bytes": size.json(), "log_bytes": log_size.json(), "store_bytes_after_rebuild": size_after,
+                        "instructions_per_event": cg,
                         "import_peak_rss_bytes": rss.json(), "generate_eps": gen.json()},
             "peers": list(peers.values()),
             "ratios": {label: fig.json() for fig, label in ratios},
