@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import sqlite3
@@ -192,6 +193,12 @@ def append_args(store, ev):
     if "expectedVersion" in ev:
         args += ["--expected-version", str(ev["expectedVersion"])]
     return args
+
+
+def position_in(out):
+    """The position of `appended at position P` or `already in the log at position P (same id)`."""
+    m = re.search(r"(?:appended at|already in the log at) position (\d+)", out)
+    return int(m.group(1)) if m else None
 
 
 def same_event(stored, ev, with_recorded_at):
@@ -375,7 +382,7 @@ class Campaign:
                 code = c.finish(f"run {n}")
                 out = "\n".join(c.lines)
                 if code == 0 and ("appended at position" in out or "already in the log at position" in out):
-                    p = int(out.strip().split()[-1]) if "appended" in out else int(out.split("position ")[1].split()[0])
+                    p = position_in(out)
                     if p != pos + 1:
                         r["problems"].append(f"append of {ev['id']} acknowledged at {p}, expected {pos + 1}")
                     acked[ev["id"]] = p
@@ -504,7 +511,7 @@ class Campaign:
             want = at.get(ev["id"], len(stored) + 1)
             got = None
             if code == 0:
-                got = int(out.strip().split()[-1]) if "appended" in out else int(out.split("position ")[1].split()[0])
+                got = position_in(out)
             if got != want:
                 P.append(f"retry of the killed append {ev['id']}: got {got} (exit {code} {err.strip()[:200]}), expected {want}")
             else:
@@ -674,8 +681,9 @@ def main():
         crashes_before = len(TRACK.crashes)
         try:
             r = c.run(n, kind, rng)
-        except Setup as e:
-            r = {"run": n, "kind": kind, "killed_mid": False, "acked": 0, "problems": [f"harness: {e}"], "debris": 0, "detail": ""}
+        except Exception as e:  # a harness error fails the run with its reason, the campaign goes on
+            r = {"run": n, "kind": kind, "killed_mid": False, "acked": 0, "problems": [f"harness: {type(e).__name__}: {e}"],
+                 "debris": 0, "detail": ""}
         by_kind[kind] += 1
         killed[kind] += 1 if r["killed_mid"] else 0
         totals["acked"] += r["acked"]
