@@ -1,0 +1,75 @@
+import Foundation
+import Testing
+
+@testable import Events
+
+/// Every input the fuzzers kept (`Tests/Fuzz/corpus-*`) and every crash they found
+/// (`Tests/Fuzz/crashes/`), run in-process through the code the libFuzzer harnesses drive
+/// (`FuzzTargets`, `scripts/fuzz.sh`): each must be handled as the format promises, and a crash
+/// that comes back crashes this test.
+@Suite struct FuzzCorpusTests {
+    static let fuzz = TestPaths.repoRoot.appendingPathComponent("Tests/Fuzz", isDirectory: true)
+
+    /// The files of `Tests/Fuzz/<folder>` whose names start with `prefix` (all when empty).
+    static func inputs(_ folder: String, prefix: String = "") throws -> [(name: String, bytes: [UInt8])] {
+        let dir = fuzz.appendingPathComponent(folder, isDirectory: true)
+        guard FileManager.default.fileExists(atPath: dir.path) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+            .filter { $0.hasPrefix(prefix) && !$0.hasPrefix(".") && $0 != "README.md" }
+            .map { ($0, [UInt8](try Data(contentsOf: dir.appendingPathComponent($0)))) }
+    }
+
+    @Test func theImportCorpusAndItsCrashesRoundTrip() throws {
+        let corpus = try Self.inputs("corpus-import")
+        try #require(corpus.count >= 20, "the import corpus is missing (Tests/Fuzz/corpus-import); run scripts/fuzz_seed.py")
+        let all = corpus + (try Self.inputs("crashes", prefix: "import-"))
+        var broken: [String] = []
+        for input in all {
+            if let why = FuzzTargets.importLine(input.bytes) { broken.append("\(input.name): \(why)") }
+        }
+        #expect(broken.isEmpty, "\(broken.count) of \(all.count) inputs break the import path; first: \(broken.prefix(3))")
+    }
+
+    @Test func theFrameCorpusAndItsCrashesReadWithoutCrashing() throws {
+        let corpus = try Self.inputs("corpus-frames")
+        try #require(corpus.count >= 5, "the frame corpus is missing (Tests/Fuzz/corpus-frames); run scripts/fuzz_seed.py")
+        let all = corpus + (try Self.inputs("crashes", prefix: "frames-"))
+        var broken: [String] = []
+        // inputs declaring more than 64 MiB uncompressed are the known pending issue (see
+        // Tests/Fuzz/pending/README.md); the fuzzer's corpus holds none, by the same limit
+        for input in all {
+            if let why = FuzzTargets.segment(input.bytes, skipDeclaredAbove: 64 << 20) { broken.append("\(input.name): \(why)") }
+        }
+        FuzzTargets.cleanUp()
+        #expect(broken.isEmpty, "\(broken.count) of \(all.count) inputs break the frame reader; first: \(broken.prefix(3))")
+    }
+
+    /// A kept input is one the harness would replay: the checksum fixer and a whole segment of
+    /// the corpus give frames that the reader decodes (the harness reaches past the CRCs).
+    @Test func theFrameHarnessReachesTheLinesBehindTheChecksums() throws {
+        let corpus = try Self.inputs("corpus-frames")
+        var reached = false
+        for input in corpus where input.bytes.count > 200 {
+            var bytes = Array(input.bytes.dropFirst())
+            FuzzTargets.fixChecksums(&bytes)
+            let seg = try withTemporaryDirectory { dir -> Int64 in
+                let layout = StoreLayout(root: dir.appendingPathComponent("s").path)
+                try layout.initialize()
+                try Data(bytes).write(to: URL(fileURLWithPath: layout.segmentPath(firstPosition: 1)))
+                let report = try LogVerifier(layout: layout).verify()
+                return report.ok ? report.events : 0
+            }
+            if seg > 0 { reached = true }
+        }
+        #expect(reached, "no segment of the frame corpus verifies after its checksums are fixed")
+    }
+
+    /// Every input kept under pending/ (a crash in code another change owns) is described.
+    @Test func everyPendingInputIsDescribed() throws {
+        let pending = try Self.inputs("pending")
+        let readme = (try? String(contentsOf: Self.fuzz.appendingPathComponent("pending/README.md"), encoding: .utf8)) ?? ""
+        for input in pending {
+            #expect(readme.contains(input.name), "Tests/Fuzz/pending/README.md does not describe \(input.name)")
+        }
+    }
+}
