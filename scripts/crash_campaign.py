@@ -344,6 +344,8 @@ class Campaign:
         self.timed(["rebuild", "--store", "@S"], "full", "rebuild")
         self.timed(["snapshot", "create", "--store", "@S", "--snapshots", "@D/snaps"], "full", "snapshot")
         self.timed(["snapshot", "create", "--store", "@S", "--snapshots", "@D/snaps"], "behind", "snapshot-behind")
+        self.timed(["snapshot", "create", "--store", "@S", "--snapshots", "@D/snaps", "--at", f"position:{len(self.events) // 2}"],
+                   "full", "snapshot-at")
         log("calibration (s, unkilled): " + ", ".join(f"{k} {v:.3f}" for k, v in self.cal.items()))
 
     # --- one run -------------------------------------------------------------------------------
@@ -448,14 +450,17 @@ class Campaign:
                 "project": lambda: rng.choice([("bare", ["project"], "project"), ("behind", ["project"], "project-behind")]),
                 "rebuild": lambda: ("full", ["rebuild"] + (["--projection", rng.choice(PROJECTIONS)] if rng.random() < 0.3 else []), "rebuild"),
                 "snapshot": lambda: rng.choice([("full", ["snapshot", "create", "--snapshots", snaps, "--level", str(rng.choice([1, 3]))], "snapshot"),
-                                                ("behind", ["snapshot", "create", "--snapshots", snaps], "snapshot-behind")]),
+                                                ("behind", ["snapshot", "create", "--snapshots", snaps], "snapshot-behind"),
+                                                # as of a past position: rebuilt in a scratch folder under TMPDIR
+                                                ("full", ["snapshot", "create", "--snapshots", snaps, "--at",
+                                                          f"position:{rng.randrange(1, len(self.events))}"], "snapshot-at")]),
             }[kind]()
             shutil.copytree(self.templates[template], store)
             expected = list(self.events)
             for i, ev in enumerate(self.events):
                 acked[ev["id"]] = i + 1
             delay = rng.uniform(0, 1.15 * self.cal[cal])
-            r["detail"] = f"{template}: {' '.join(args[:3])}, kill at {delay * 1000:.0f} ms"
+            r["detail"] = f"{template}: {' '.join(a for a in args if a != snaps)}, kill at {delay * 1000:.0f} ms"
             c = Child(args + ["--store", store], d)
             if c.wait(timeout=delay) is None:
                 r["killed_mid"] = c.kill()
@@ -669,10 +674,13 @@ def main():
             log(f"SELFTEST FAILED: not flagged: {', '.join(failures)}")
             return 1
         log("selftest: every planted fault was flagged")
+        for x in os.listdir(work):
+            if x.startswith("run-9"):
+                shutil.rmtree(os.path.join(work, x), ignore_errors=True)
     by_kind = {k: 0 for k in ALL_KINDS}
     killed = {k: 0 for k in ALL_KINDS}
     totals = dict(acked=0, lost=0, prefix=0, verify=0, models=0, snapshots=0, other=0, debris=0, retried=0,
-                  debris_after_project=0)
+                  debris_after_project=0, debris_rebuild_tables=0, debris_rebuilding=0, debris_scratch=0)
     failed = []
     runs = [int(ONLY_RUN)] if ONLY_RUN else range(RUNS)
     for n in runs:
@@ -694,6 +702,8 @@ def main():
         totals["snapshots"] += 1 if r.get("snapshot_failed") else 0
         totals["debris"] += r.get("debris", 0)
         totals["debris_after_project"] += r.get("debris_after_project", 0)
+        for k in ("debris_rebuild_tables", "debris_rebuilding", "debris_scratch"):
+            totals[k] += r.get(k, 0)
         totals["retried"] += 1 if r.get("retried") else 0
         new_crashes = TRACK.crashes[crashes_before:]
         if new_crashes:
@@ -704,6 +714,8 @@ def main():
             log(f"FAIL run {n} [{kind}] {r['detail']}: " + " | ".join(r["problems"])[:1500])
             log(f"  replay: SEED={SEED} EVENTS={EVENTS} ONLY_RUN={n} KEEP=1 {sys.argv[0]}   (kept in {d})")
         else:
+            if QUIET and (n + 1) % 100 == 0:
+                log(f"... {n + 1} runs, {len(failed)} failed, {time.monotonic() - t0:.0f} s")
             if not QUIET:
                 log(f"ok   run {n} [{kind}] {r['detail']}{' (killed mid-run)' if r['killed_mid'] else ' (had ended)'}"
                     f" acked {r['acked']}{' debris ' + str(r['debris']) if r['debris'] else ''}")
@@ -726,7 +738,8 @@ def main():
     log(f"  killed appends retried by id: {totals['retried']}")
     log(f"  signals/crashes seen: {len(TRACK.crashes)}" + (f" (first: {TRACK.crashes[0]})" if TRACK.crashes else ""))
     log(f"  other failures:      {len(other)}" + (f" (first: {other[0][:200]})" if other else ""))
-    log(f"  debris left by kills: {totals['debris']} (__rebuild tables, projections left rebuilding, scratch/.tmp files);"
+    log(f"  debris left by kills: {totals['debris']} ({totals['debris_rebuild_tables']} __rebuild tables, "
+        f"{totals['debris_rebuilding']} projections left rebuilding, {totals['debris_scratch']} scratch/.tmp files);"
         f" still there after the next project: {totals['debris_after_project']}"
         f"{' [STRICT_DEBRIS]' if STRICT_DEBRIS else ' (reported only; STRICT_DEBRIS=1 fails on it)'}")
     log(f"  failed runs:         {len(failed)}" + (f" ({', '.join(str(r['run']) for r in failed[:20])})" if failed else ""))

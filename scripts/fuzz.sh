@@ -21,9 +21,13 @@ seed="${FUZZ_SEED:-1}"
 out="$root/.build/fuzz"
 mkdir -p "$out"
 
-echo "fuzz: building the release objects of the dependencies (swift build -c release --product admin)" >&2
-swift build -c release --product admin >"$out/build.log" 2>&1 || { tail -20 "$out/build.log" >&2; exit 1; }
 bin="$(swift build -c release --show-bin-path)"
+# The dependencies' objects come from the release build (`make release`); built here only when
+# missing, so that fuzzing does not relink a release admin that a campaign may be running.
+if [ ! -d "$bin/Crypto.build" ] || [ ! -d "$bin/GRDB.build" ] || [ ! -d "$bin/Logging.build" ]; then
+  echo "fuzz: building the release objects of the dependencies (swift build -c release --product admin)" >&2
+  swift build -c release --product admin >"$out/build.log" 2>&1 || { tail -20 "$out/build.log" >&2; exit 1; }
+fi
 checkouts="$root/.build/checkouts"
 
 flags=(-O -sanitize=fuzzer -parse-as-library -module-name Events -swift-version 6 -enable-upcoming-feature ExistentialAny
@@ -63,7 +67,7 @@ for t in $targets; do
   work="$out/corpus-$t"
   art="$out/artifacts-$t/"
   mkdir -p "$work" "$art" "$corpus"
-  extra=()
+  extra=(-max_len=2048)
   if [ "$t" = frames ]; then
     # The known issue (a declared uncompressed length is allocated before any check, up to
     # 4 GiB): first show whether it still reproduces, then look past it.
@@ -76,11 +80,11 @@ for t in $targets; do
       fi
     fi
     export HROMADA_FUZZ_ALLOC_LIMIT_MB=64
-    extra=(-rss_limit_mb=1024 -malloc_limit_mb=512)
+    extra=(-max_len=8192 -rss_limit_mb=1024 -malloc_limit_mb=512)
   fi
   echo "fuzz: $t: $runs runs from $(ls "$corpus" | wc -l) corpus inputs" >&2
   set +e
-  TMPDIR="${TMPDIR:-/tmp}" "$out/fuzz-$t" -runs="$runs" -seed="$seed" -max_len=65536 -timeout=10 -print_final_stats=1 \
+  TMPDIR="${TMPDIR:-/tmp}" "$out/fuzz-$t" -runs="$runs" -seed="$seed" -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$art" "${extra[@]}" "$work" "$corpus" >"$out/run-$t.log" 2>&1
   rc=$?
   set -e
