@@ -527,7 +527,13 @@ class Campaign:
                 stored_len = got
                 r["retried"] = True
         # (e) debris before catch-up (what a kill left), then (d) read models after catch-up
-        before, deb = dump_projections(os.path.join(store, "projections.sqlite"))
+        try:
+            before, deb = dump_projections(os.path.join(store, "projections.sqlite"))
+        except sqlite3.Error as e:
+            # a kill while the file was being created can leave a hot rollback journal, which a
+            # read-only connection cannot roll back; the next writer (project, below) does
+            deb = {"rebuild_tables": 0, "rebuilding_state": 0}
+            r["unreadable_before_project"] = f"{e}"
         r["debris_rebuild_tables"] = deb["rebuild_tables"]
         r["debris_rebuilding"] = deb["rebuilding_state"]
         code, out, err = admin(["project", "--store", store], d, where)
@@ -705,6 +711,7 @@ def main():
         for k in ("debris_rebuild_tables", "debris_rebuilding", "debris_scratch"):
             totals[k] += r.get(k, 0)
         totals["retried"] += 1 if r.get("retried") else 0
+        totals["unreadable"] = totals.get("unreadable", 0) + (1 if r.get("unreadable_before_project") else 0)
         new_crashes = TRACK.crashes[crashes_before:]
         if new_crashes:
             r["problems"] += [f"crash: {x}" for x in new_crashes]
@@ -736,6 +743,7 @@ def main():
     log(f"  read-model mismatches: {totals['models']}")
     log(f"  snapshot verify failures: {totals['snapshots']}")
     log(f"  killed appends retried by id: {totals['retried']}")
+    log(f"  read models unreadable read-only before the next writer (hot journal): {totals.get('unreadable', 0)}")
     log(f"  signals/crashes seen: {len(TRACK.crashes)}" + (f" (first: {TRACK.crashes[0]})" if TRACK.crashes else ""))
     log(f"  other failures:      {len(other)}" + (f" (first: {other[0][:200]})" if other else ""))
     log(f"  debris left by kills: {totals['debris']} ({totals['debris_rebuild_tables']} __rebuild tables, "
