@@ -73,7 +73,7 @@ for t in $targets; do
     # 4 GiB): first show whether it still reproduces, then look past it.
     probe="$root/Tests/Fuzz/pending/frames-declared-4gib-uncompressed.bin"
     if [ -f "$probe" ]; then
-      if "$out/fuzz-$t" -rss_limit_mb=1024 -malloc_limit_mb=512 "$probe" >"$out/probe.log" 2>&1; then
+      if "$out/fuzz-$t" -rss_limit_mb=1024 -malloc_limit_mb=512 -artifact_prefix="$out/probe-" "$probe" >"$out/probe.log" 2>&1; then
         echo "fuzz: known issue (declared uncompressed length allocated unchecked): FIXED, $probe runs within 512 MB" >&2
       else
         echo "fuzz: known issue (declared uncompressed length allocated unchecked): still reproduces ($(grep -m1 -o 'out-of-memory[^)]*)\|malloc([0-9]*)' "$out/probe.log" || echo 'see .build/fuzz/probe.log'))" >&2
@@ -101,7 +101,7 @@ for t in $targets; do
     rm -rf "$merged" && mkdir -p "$merged"
     "$out/fuzz-$t" -merge=1 "${extra[@]}" "$merged" "$corpus" "$work" >"$out/merge-$t.log" 2>&1
     rm -rf "$corpus" && mv "$merged" "$corpus"
-    echo "fuzz: $t: corpus minimised to $(ls "$corpus" | wc -l) files, $(du -sk "$corpus" | cut -f1) KiB" >&2
+    echo "fuzz: $t: corpus minimised to $(ls "$corpus" | wc -l) files, $(cat "$corpus"/* | wc -c) bytes" >&2
   fi
 done
 exit $status
