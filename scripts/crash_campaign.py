@@ -290,6 +290,7 @@ class Campaign:
         self.fresh_cache = {}
         self.cal = {}
         self.force_delay = None  # the self-test's appends: long enough to acknowledge some
+        self.force_import_start = False  # the self-test's import: all or nothing, killed at once
 
     # --- setup ---------------------------------------------------------------------------------
     def prepare(self):
@@ -403,6 +404,8 @@ class Campaign:
             if every == 1:
                 dur *= 4
             delay = rng.uniform(0, 1.15 * dur)
+            if self.force_import_start:
+                every, delay = 0, 0.0
             r["detail"] = f"--commit-every {every}, kill at {delay * 1000:.0f} ms"
             expected = list(self.events)
             c = Child(["import", self.rest_path, "--store", store, "--commit-every", str(every)], d)
@@ -419,6 +422,9 @@ class Campaign:
                 r["problems"].append(f"import exited {code}: {c.stderr.strip()[:300]}")
             for i in range(self.base, head):
                 acked[self.events[i]["id"]] = i + 1
+            # a transaction is all or nothing: after recovery the log ends at a commit point
+            r["commit_points"] = {self.base, len(self.events)} | (
+                set(range(self.base, len(self.events), every)) if every else set())
         elif kind == "append":
             shutil.copytree(self.templates["base"], store)
             delay = rng.uniform(0, rng.choice([1, 4, 12]) * self.cal["append"])
@@ -498,6 +504,9 @@ class Campaign:
             if why:
                 P.append(f"prefix: position {i + 1} is not what was written there ({why})")
                 break
+        if "commit_points" in r and len(stored) not in r["commit_points"]:
+            P.append(f"atomicity: the log ends at {len(stored)} after recovery, not at a commit point "
+                     f"(the base {self.base}, every {sorted(r['commit_points'])[1] - self.base if len(r['commit_points']) > 2 else '-'} lines, or the end)")
         at = {s.get("id"): s.get("position") for s in stored}
         lost = [(i, p) for i, p in acked.items() if at.get(i) != p]
         r["lost"] = len(lost)
@@ -636,6 +645,15 @@ def selftest(c):
         con.commit()
         con.close()
 
+    def half_transaction(store, expected, acked, d):
+        # one event of the killed import's transaction appears in the log as if committed alone
+        code, out, err = admin(append_args(store, c.events[c.base]) + ["--no-validate"], d, "selftest")
+        if code != 0:
+            raise Setup(f"selftest: cannot plant the half transaction: {err.strip()[:200]}")
+
+    c.force_import_start = True
+    expect("import not all or nothing", "import", half_transaction, "atomicity")
+    c.force_import_start = False
     expect("lost acknowledged event", "append", lose_last, "LOST")
     expect("prefix violation", "append", swap_expected, "prefix")
     expect("damaged frame", "project", flip_body, "")  # any problem (reopen refuses or verify fails)
@@ -703,6 +721,7 @@ def main():
         totals["acked"] += r["acked"]
         totals["lost"] += r.get("lost", 0)
         totals["prefix"] += sum(1 for p in r["problems"] if p.startswith("prefix"))
+        totals["atomicity"] = totals.get("atomicity", 0) + sum(1 for p in r["problems"] if p.startswith("atomicity"))
         totals["verify"] += 1 if r.get("verify_failed") else 0
         totals["models"] += 1 if r.get("model_mismatch") else 0
         totals["snapshots"] += 1 if r.get("snapshot_failed") else 0
@@ -729,7 +748,7 @@ def main():
             if not KEEP:
                 shutil.rmtree(d, ignore_errors=True)
     other = [p for r in failed for p in r["problems"]
-             if not (p.startswith("prefix") or p.startswith("LOST") or p.startswith("verify")
+             if not (p.startswith("prefix") or p.startswith("LOST") or p.startswith("atomicity") or p.startswith("verify")
                      or p.startswith("read models") or p.startswith("snapshot verify") or p.startswith("crash"))]
     elapsed = time.monotonic() - t0
     log("")
@@ -739,6 +758,7 @@ def main():
     log(f"  acknowledged events: {totals['acked']}")
     log(f"  lost:                {totals['lost']}")
     log(f"  prefix violations:   {totals['prefix']}")
+    log(f"  atomicity violations (import not cut back to a commit): {totals.get('atomicity', 0)}")
     log(f"  verify failures:     {totals['verify']}")
     log(f"  read-model mismatches: {totals['models']}")
     log(f"  snapshot verify failures: {totals['snapshots']}")
