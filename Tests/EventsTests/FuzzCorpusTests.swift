@@ -72,6 +72,23 @@ import Testing
         #expect(reached, "no segment of the frame corpus verifies after its checksums are fixed")
     }
 
+    /// Found by the import fuzzer: `decodeRecorded` took any string as the hash, and
+    /// `exportLine` wrote it back unescaped (`\b` became a raw backspace): a line that is not
+    /// JSON. The hash must be 64 lowercase hex digits.
+    @Test func decodeRecordedRefusesAHashThatIsNotLowercaseHex() throws {
+        let good = #"{"position":1,"id":"acf5e81e-7131-4269-b118-e36477097749","stream":"community-x","version":0,"type":"T","occurredAt":"2018-01-10T09:42:00Z","recordedAt":"2018-01-10T10:25:47Z","data":{},"metadata":{},"hash":"HASH"}"#
+        func decode(_ hash: String) -> RecordedEvent? {
+            let line = Array(good.replacingOccurrences(of: "HASH", with: hash).utf8)
+            return try? line.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }
+        }
+        let hex = String(repeating: "0123456789abcdef", count: 4)
+        let event = try #require(decode(hex))
+        #expect(EventCodec.exportLine(event) == good.replacingOccurrences(of: "HASH", with: hex))
+        for bad in [#"3581a7834b62be4d6e18babba2\b3375e77ebc835c51d9fe.d408e35d0359bef8"#, hex.uppercased(), String(hex.dropLast()), hex + "0", #"""# + hex.dropFirst(2), ""] {
+            #expect(decode(bad) == nil, "decodeRecorded accepted the hash \(bad)")
+        }
+    }
+
     /// Every input kept under pending/ (a crash in code another change owns) is described.
     @Test func everyPendingInputIsDescribed() throws {
         let pending = try Self.inputs("pending")
