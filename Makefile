@@ -2,7 +2,7 @@
 SWIFT ?= swift
 STORE ?= ./store
 
-.PHONY: demo test bench build release deps clean
+.PHONY: demo test bench build release deps clean crash-campaign fuzz
 
 deps:
 	@scripts/deps.sh
@@ -27,3 +27,11 @@ bench: release
 
 clean:
 	rm -rf .build
+
+## kill -9 at random moments of import, appends, project, rebuild, workers, snapshot create (RUNS, SEED).
+crash-campaign: release
+	SELFTEST=$${SELFTEST:-1} scripts/crash-campaign.sh
+
+## Coverage-guided fuzzing (libFuzzer) of the frame reader and the JSON import path (FUZZ_RUNS).
+fuzz: deps
+	scripts/fuzz.sh

@@ -304,6 +304,11 @@ public enum EventCodec {
         else {
             throw Rejection(field: "(line)", reason: "not a stored event")
         }
+        // the hash is written back as it is (exportLine): anything but 64 lowercase hex digits
+        // would make a line that is not JSON, or not an export line (found by the import fuzzer)
+        guard hash.utf8.count == 64, hash.utf8.allSatisfy({ isLowerHex($0) }) else {
+            throw Rejection(field: "hash", reason: "must be 64 lowercase hex digits")
+        }
         return RecordedEvent(
             position: position, id: id, stream: stream, version: version, type: type, occurredAt: occurredAt,
             recordedAt: recordedAt, data: data, metadata: metadata, hash: hash)
