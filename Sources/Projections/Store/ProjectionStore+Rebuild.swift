@@ -263,7 +263,6 @@ extension ProjectionStore {
                 guard var record = try ProjectionRecord.fetch(db, name: name) else { continue }
                 if record.state == .rebuilding { record.state = .running }
                 record.rebuildPosition = nil
-                record.lastError = "an interrupted rebuild was cleared; the live tables were kept"
                 record.updatedAt = Timestamp.now()
                 try record.update(db)
             }
