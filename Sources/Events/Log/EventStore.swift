@@ -323,6 +323,7 @@ public final class EventStore: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
+        try writer.catchUpIndex()
         var result = ImportResult()
         var inRequest = 0
         // Two stages on two cores: a thread reads and parses lines, this one checks, encodes,
