@@ -167,6 +167,39 @@ import Glibc
         }
     }
 
+    /// The index recorded events as committed that the log no longer holds (its last segment
+    /// gone, or cut at a frame boundary): no crash does that, so it is damage, not a torn write.
+    @Test func aLogShorterThanWhatItsIndexRecordsIsDamageNotATornWrite() throws {
+        try withTemporaryDirectory { dir in
+            var options = EventStoreOptions()
+            options.segmentSize = 4096
+            let store = try TestStore.create(in: dir)
+            let text = String(repeating: "Громадський бюджет участі ", count: 20)
+            try store.withWriter(options) { writer in
+                for n in 1...30 { _ = try writer.append([Sample.note("note-a", n, text: text)], validate: false) }
+            }
+            let segments = try store.layout.segments()
+            try #require(segments.count >= 3)
+            let last = segments.last!
+            try FileManager.default.removeItem(atPath: last.path)
+            #expect {
+                try store.withWriter { _ in }
+            } throws: { error in
+                guard let e = error as? EventStoreError, e.code == .corruption else { return false }
+                return e.message.contains("committed through position 30") && e.message.contains("position \(last.first)")
+            }
+            #expect(throws: EventStoreError.self) { _ = try store.exportedLines() }
+            // a second attempt is refused as well: the refusal kept the index's record
+            #expect(throws: EventStoreError.self) { try store.withWriter { _ in } }
+            #expect(try store.layout.segments().count == segments.count - 1, "a refused open changed the log")
+
+            let report = try #require(try LogRepair(layout: store.layout).repair())
+            #expect(report.keptHead == last.first - 1 && report.lostFirst == last.first && report.lostLast == 30 && report.movedTo.isEmpty)
+            #expect(try store.withWriter { $0.head } == last.first - 1)
+            #expect(try store.verify().ok)
+        }
+    }
+
     /// A frame header whose checksum was recomputed over a huge declared length: no reader
     /// allocates it (the header is refused above 256 MiB; below, the zstd frame's own content
     /// size must agree before anything is allocated).

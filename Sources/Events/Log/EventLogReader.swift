@@ -62,8 +62,8 @@ public final class EventLogReader: @unchecked Sendable {
                 let now = IndexFilesStamp(layout)
                 if now == stamp { return memory }
                 if now.writerOpen {
-                    if let live = try? LogIndex(path: layout.index, readOnly: true),
-                        let liveHead = try? live.lastFrame()?.lastPosition ?? 0, liveHead >= head
+                    if let live = try? LogIndex(path: layout.index, readOnly: true), case .some(let last) = Self.readableLastFrame(live),
+                        (last?.lastPosition ?? 0) >= head
                     {
                         source = .live(live)
                         return live
@@ -83,11 +83,20 @@ public final class EventLogReader: @unchecked Sendable {
         }
     }
 
+    /// The index's last frame when its tables can be read (`.some(nil)`: it is empty); nil when
+    /// they cannot (a writer is still creating them, or the file is not an index).
+    private static func readableLastFrame(_ index: LogIndex) -> LogIndex.Frame?? {
+        do {
+            return .some(try index.lastFrame())
+        } catch {
+            return nil
+        }
+    }
+
     /// Chooses the source as the files are now (see the type's documentation).
-    private static func openSource(_ layout: StoreLayout) throws -> Source {
+    private static func openSource(_ layout: StoreLayout, attempts: Int = 3) throws -> Source {
         var stamp = IndexFilesStamp(layout)
-        if stamp.writerOpen, let live = try? LogIndex(path: layout.index, readOnly: true) {
-            let last = try live.lastFrame()
+        if stamp.writerOpen, let live = try? LogIndex(path: layout.index, readOnly: true), case .some(let last) = readableLastFrame(live) {
             if try !Recovery.logHasCommit(after: last, layout: layout) { return .live(live) }
             return try snapshot(layout, copying: layout.index, immutable: false, claim: last, stamp: stamp)
         }
@@ -96,9 +105,9 @@ public final class EventLogReader: @unchecked Sendable {
             let copy = fileExists(layout.index) ? layout.index : nil
             let source = try snapshot(layout, copying: copy, immutable: true, claim: nil, stamp: stamp)
             let after = IndexFilesStamp(layout)
-            if after == stamp { return source }
+            if after == stamp || attempts <= 0 { return source }
             stamp = after
-            if after.writerOpen { return try openSource(layout) }
+            if after.writerOpen { return try openSource(layout, attempts: attempts - 1) }
         }
         throw EventStoreError(.io, "the index \(layout.index) keeps changing while it is read; retry")
     }

@@ -125,6 +125,13 @@ struct Recovery {
                 try checkBody(of: last, segments, before: agreed.before, claim: claim)
             }
         } else {
+            if mode == .writer, claim != nil {
+                // Check the whole log before the index is reset: a refused open must leave the
+                // index's record of what was committed for the next attempt and for a repair.
+                var dry = RecoveryReport()
+                let scratch = try LogIndex.inMemory(copying: nil, immutable: true)
+                _ = try Recovery(layout: layout, index: scratch, logger: logger, mode: .inspect, claimed: claim).run(report: &dry)
+            }
             logger.warning("the index does not match the log; rebuilding it", metadata: ["index.path": "\(index.path)"])
             try index.reset()
             report.indexRebuilt = true
@@ -349,7 +356,23 @@ struct Recovery {
             report.cutEvents += pending.reduce(0) { $0 + Int($1.0.count) }
             report.cutReason = report.cutReason ?? "a transaction that never committed"
         }
+        try checkClaimReached(claim, committed: committed, segments)
         return committed
+    }
+
+    /// The log must hold every position the index recorded as committed: a log that ends before
+    /// (a segment missing, a file cut short) lost acknowledged events, which no crash does.
+    /// - Throws: ``LogDamage`` at the end of the log.
+    private func checkClaimReached(_ claim: LogIndex.Frame?, committed: Cursor, _ segments: Segments) throws {
+        guard let claim, committed.expected - 1 < claim.lastPosition else { return }
+        let reason = "the log ends at position \(committed.expected - 1), but the index records it as committed through position \(claim.lastPosition) (a segment is missing or was cut short)"
+        guard let last = segments.indices.last else {
+            throw LogDamage(
+                segment: layout.logDirectory, offset: 0, position: 1, reason: reason, committedHead: 0,
+                lastKnownPosition: claim.lastPosition, cutSegment: 0, cutOffset: SegmentHeader.size)
+        }
+        let size = try PosixFile(path: segments[last].path, flags: O_RDONLY).size
+        throw damage(segments, last, offset: size, position: committed.expected, reason: reason, committed: committed, known: [claim.lastPosition])
     }
 
     /// Checks the header of segment `n` as the scan enters it.
