@@ -67,6 +67,7 @@ extension Append: StoreCommand {}
 extension Read: StoreCommand {}
 extension Export: StoreCommand {}
 extension Verify: StoreCommand {}
+extension Repair: StoreCommand {}
 extension Stats: StoreCommand {}
 extension History: StoreCommand {}
 extension State: StoreCommand {}
@@ -101,7 +102,7 @@ struct Admin: AsyncParsableCommand {
             """,
         version: AdminVersion.text,
         subcommands: [
-            Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self,
+            Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Repair.self,
             Generate.self, History.self, Snapshot.self, State.self, Completions.self,
         ] + Admin.projectionCommands + Admin.benchCommands + Admin.auditCommands
     )

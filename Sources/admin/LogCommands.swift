@@ -124,6 +124,7 @@ struct Import: ParsableCommand {
             try? rejectOut?.close()
             if rejections.total > 0 { printError(rejections.render() + "every rejected line, with its reason, is in \(rejects ?? "the rejects file")") }
             print("imported \(result.appended) events (\(result.duplicates) already in the log, \(result.rejected) rejected); head position \(result.head)")
+            if let lag = result.indexBehind { printIndexBehind(lag) }
             if result.rejected > 0 { throw ExitCode(1) }
         } catch let code as ExitCode {
             throw code
@@ -183,8 +184,14 @@ struct Append: ParsableCommand {
             } else {
                 print("appended at position \(result.positions[0])")
             }
+            if let lag = result.indexBehind { printIndexBehind(lag) }
         } catch { throw fail(error) }
     }
+}
+
+/// The warning of an append that is durable in the log while the index could not be updated.
+func printIndexBehind(_ cause: String) {
+    printError("warning: the index is behind the log: it could not be updated (\(cause)); the events above are committed and durable in the log, and the index catches up from the log at the next open (free some disk space)")
 }
 
 /// Options to select events.
@@ -327,8 +334,11 @@ struct Verify: ParsableCommand {
                 print("ok: \(report.events) events in \(report.frames) frames, \(report.segments) segments; chain verified")
                 print("head position \(report.headPosition), hash \(report.headHash ?? "-")")
                 if let at = report.expectedFoundAt { print("expected hash found at position \(at): that history is a prefix of this log") }
+                if let torn = report.tornTail {
+                    print("note: ignored a torn tail at segment \(torn.segment), offset \(torn.offset): \(torn.reason) (what a crash can leave; the next writer cuts it off)")
+                }
                 if report.uncommittedTailBytes > 0 {
-                    print("note: \(report.uncommittedTailBytes) bytes after the last committed frame (a torn write; the next writer cuts them off)")
+                    print("note: \(report.uncommittedTailBytes) bytes after the last committed frame (never acknowledged; the next writer cuts them off)")
                 }
             }
         } catch let code as ExitCode {

@@ -251,6 +251,10 @@ struct ChildResult {
     var signalled: Bool
 
     var stdoutLines: [Substring] { stdout.split(separator: "\n") }
+    /// The first line of standard error that says what went wrong.
+    var errorLine: String {
+        stderr.split(separator: "\n").first { $0.hasPrefix("error") || $0.contains("Fatal error") }.map(String.init) ?? stderr
+    }
 }
 
 /// A child process of the `admin` binary whose standard output is collected line by line as it

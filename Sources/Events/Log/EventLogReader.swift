@@ -1,46 +1,131 @@
 import Crypto
 import Foundation
 import GRDB
+import Logging
 
 /// Reads a store's log: by position, by stream, by recorded time. Many readers, in any
-/// process, at any time; they see committed frames only (the ones the index knows).
+/// process, at any time; they see committed frames only.
+///
+/// A reader never writes a byte of the store (no recovery, no index writes, no `LOCK`, no SQLite
+/// `-wal`/`-shm` files), so it works on a read-only copy too. It answers from
+/// - the on-disk index itself (*live*) while a writer has it open (its `-wal` and `-shm` files
+///   exist) and it holds every COMMIT frame of the log, following the writer's commits;
+/// - otherwise an in-memory copy of the index (read with SQLite's `immutable` flag, which
+///   creates no file), to which the committed frames the index lacks are added from the log
+///   (a *snapshot*): the index lags after a crash or a full disk, or is missing or unreadable.
+///   Bytes after the last COMMIT frame (a torn tail, an open transaction) are ignored, never cut.
+/// A snapshot is taken again, or the reader goes live, when the index files change.
 public final class EventLogReader: @unchecked Sendable {
-    // @unchecked: `index` is a GRDB DatabaseQueue (thread-safe); the segment-file cache is
-    // guarded by `lock`.
+    // @unchecked: the index source and the segment-file cache are guarded by `lock`; a LogIndex is
+    // a GRDB DatabaseQueue (thread-safe).
     public let layout: StoreLayout
-    let index: LogIndex
     private let lock = NSLock()
     private var files: [Int64: PosixFile] = [:]
+    private var source: Source
 
-    /// Opens a store for reading. When the index is missing or behind the log and no writer is
-    /// running, it is brought up to date first (taking the writer's lock briefly).
+    /// Where the reader's answers come from.
+    private enum Source {
+        /// The writer's own index (a reader the writer uses while it recovers).
+        case fixed(LogIndex)
+        /// The on-disk index, opened read-only while a writer's `-wal` and `-shm` files exist.
+        case live(LogIndex)
+        /// An in-memory copy of the index plus the committed frames it lacked; `head` is its
+        /// last position, `stamp` the index files as they were when it was taken.
+        case snapshot(LogIndex, head: Int64, stamp: IndexFilesStamp)
+    }
+
+    /// Opens a store for reading; writes nothing.
+    /// - Throws: ``EventStoreError`` `.notAStore`/`.missingInput` for a folder that is not a
+    ///   store, `.corruption` when a committed frame the index lacks is damaged.
     public init(layout: StoreLayout) throws {
         try layout.requireStore()
         self.layout = layout
-        if !fileExists(layout.index) || Self.indexMayBeBehind(layout) {
-            if let lock = WriterLock.tryTake(path: layout.lock) {
-                let store = try EventStore(layout: layout, options: EventStoreOptions(), lock: lock)
-                store.close()
-            }
-        }
-        // Readers never write: a writer may hold the index's write lock for a whole import.
-        index = try LogIndex(path: layout.index, readOnly: fileExists(layout.index))
+        source = try Self.openSource(layout)
     }
 
     /// A reader over an index the caller has open already (the writer, while it recovers).
     init(layout: StoreLayout, index: LogIndex) throws {
         self.layout = layout
-        self.index = index
+        self.source = .fixed(index)
     }
 
-    /// Cheap test: does the last segment end beyond the last indexed frame?
-    static func indexMayBeBehind(_ layout: StoreLayout) -> Bool {
-        guard let segments = try? layout.segments(), let last = segments.last,
-            let index = try? LogIndex(path: layout.index, readOnly: true)
-        else { return false }
-        guard let frame = try? index.lastFrame() else { return true }
-        let size = (try? PosixFile(path: last.path, flags: O_RDONLY).size) ?? 0
-        return frame.segment != last.first || frame.offset + frame.length != Int64(size)
+    /// The index to answer from; a snapshot whose index files changed is replaced first (by the
+    /// live index when a writer has it open and it is not behind the snapshot).
+    var index: LogIndex {
+        get throws {
+            lock.lock()
+            defer { lock.unlock() }
+            switch source {
+            case .fixed(let index), .live(let index):
+                return index
+            case .snapshot(let memory, let head, let stamp):
+                let now = IndexFilesStamp(layout)
+                if now == stamp { return memory }
+                if now.writerOpen {
+                    if let live = try? LogIndex(path: layout.index, readOnly: true), case .some(let last) = Self.readableLastFrame(live),
+                        (last?.lastPosition ?? 0) >= head
+                    {
+                        source = .live(live)
+                        return live
+                    }
+                    source = .snapshot(memory, head: head, stamp: now)
+                    return memory
+                }
+                source = try Self.openSource(layout)
+                return Self.index(of: source)
+            }
+        }
+    }
+
+    private static func index(of source: Source) -> LogIndex {
+        switch source {
+        case .fixed(let index), .live(let index), .snapshot(let index, _, _): return index
+        }
+    }
+
+    /// The index's last frame when its tables can be read (`.some(nil)`: it is empty); nil when
+    /// they cannot (a writer is still creating them, or the file is not an index).
+    private static func readableLastFrame(_ index: LogIndex) -> LogIndex.Frame?? {
+        do {
+            return .some(try index.lastFrame())
+        } catch {
+            return nil
+        }
+    }
+
+    /// Chooses the source as the files are now (see the type's documentation).
+    private static func openSource(_ layout: StoreLayout, attempts: Int = 3) throws -> Source {
+        var stamp = IndexFilesStamp(layout)
+        if stamp.writerOpen, let live = try? LogIndex(path: layout.index, readOnly: true), case .some(let last) = readableLastFrame(live) {
+            if try !Recovery.logHasCommit(after: last, layout: layout) { return .live(live) }
+            return try snapshot(layout, copying: layout.index, immutable: false, claim: last, stamp: stamp)
+        }
+        // No writer: copy the index file without locking it; again when it changed meanwhile.
+        for _ in 0..<5 {
+            let copy = fileExists(layout.index) ? layout.index : nil
+            let source = try snapshot(layout, copying: copy, immutable: true, claim: nil, stamp: stamp)
+            let after = IndexFilesStamp(layout)
+            if after == stamp || attempts <= 0 { return source }
+            stamp = after
+            if after.writerOpen { return try openSource(layout, attempts: attempts - 1) }
+        }
+        throw EventStoreError(.io, "the index \(layout.index) keeps changing while it is read; retry")
+    }
+
+    /// An in-memory copy of the index file at `path` (an empty index when there is none or it is
+    /// unreadable), with the committed frames it lacks indexed from the log.
+    private static func snapshot(
+        _ layout: StoreLayout, copying path: String?, immutable: Bool, claim: LogIndex.Frame?, stamp: IndexFilesStamp
+    ) throws -> Source {
+        let memory = try LogIndex.inMemory(copying: path, immutable: immutable)
+        var report = RecoveryReport()
+        do {
+            _ = try Recovery(layout: layout, index: memory, logger: Logger(label: "hromada.events.reader"), mode: .reader, claimed: claim)
+                .run(report: &report)
+        } catch let damage as LogDamage {
+            throw EventStoreError(.corruption, "\(damage); run `admin verify`, and `admin repair` to move the damaged bytes aside")
+        }
+        return .snapshot(memory, head: try memory.lastFrame()?.lastPosition ?? 0, stamp: stamp)
     }
 
     /// The last committed event: position, recordedAt and hash (position 0 when empty).
@@ -265,5 +350,26 @@ public final class EventLogReader: @unchecked Sendable {
             events: counts.events, streams: counts.streams, frames: counts.frames, segments: segments.count,
             logBytes: logBytes, indexBytes: indexBytes, uncompressedBytes: counts.rawBytes, headPosition: head.position,
             headRecordedAt: head.recordedAt?.rfc3339, headHash: head.hash)
+    }
+}
+
+/// The identity of the index files (inode, size and modification time of `index.sqlite` and of
+/// its `-wal` file; whether a writer's `-wal` and `-shm` files exist): a reader's snapshot is
+/// taken again when it changes.
+struct IndexFilesStamp: Equatable {
+    var index: [Int64]
+    var wal: [Int64]
+    var writerOpen: Bool
+
+    init(_ layout: StoreLayout) {
+        index = Self.identity(layout.index)
+        wal = Self.identity(layout.index + "-wal")
+        writerOpen = !wal.isEmpty && fileExists(layout.index + "-shm")
+    }
+
+    private static func identity(_ path: String) -> [Int64] {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return [] }
+        return [Int64(info.st_ino), Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
     }
 }

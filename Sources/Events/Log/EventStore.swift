@@ -18,6 +18,8 @@ public struct EventStoreOptions: Sendable {
     /// The store's clock for `recordedAt` (injected so that tests never depend on the time).
     public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
     public var logger = Logger(label: "hromada.events")
+    /// Tests only: thrown in place of the index's commit after the log's fsync (a full disk).
+    var indexCommitFault: (@Sendable () throws -> Void)? = nil
 
     public init() {}
 }
@@ -29,6 +31,9 @@ public struct AppendResult: Sendable, Equatable {
     public var appended: Int
     public var duplicates: Int
     public var head: Int64
+    /// Set when the append is durable in the log but the index could not be updated (a full
+    /// disk): why. The index catches up from the log later; the append is acknowledged.
+    public var indexBehind: String? = nil
 }
 
 /// The writer of a store: appends with optimistic concurrency, idempotent ids and atomic
@@ -66,7 +71,7 @@ public final class EventStore: @unchecked Sendable {
     ///   log is damaged other than at its very end.
     public convenience init(layout: StoreLayout, options: EventStoreOptions = EventStoreOptions()) throws {
         try layout.requireStore()
-        let lock = try WriterLock(path: layout.lock, wait: options.waitForLock)
+        let lock = try WriterLock(path: layout.lock, wait: options.waitForLock, store: layout.root)
         try self.init(layout: layout, options: options, lock: lock)
     }
 
@@ -85,7 +90,12 @@ public final class EventStore: @unchecked Sendable {
             index = try LogIndex(path: layout.index, readOnly: false)
         }
         var report = RecoveryReport()
-        let tail = try Recovery(layout: layout, index: index, logger: logger).run(report: &report)
+        let tail: Recovery.Tail
+        do {
+            tail = try Recovery(layout: layout, index: index, logger: logger).run(report: &report)
+        } catch let damage as LogDamage {
+            throw EventStoreError(.corruption, Self.refusal(damage))
+        }
         recovery = report
         writer = LogWriter(layout: layout, options: options, index: index, logger: logger)
         let domain = try Self.loadDomain(layout: layout, index: index, head: tail.nextPosition - 1)
@@ -93,6 +103,11 @@ public final class EventStore: @unchecked Sendable {
             segmentFirst: tail.segmentFirst, segmentEnd: tail.segmentEnd, nextPosition: tail.nextPosition,
             lastHash: tail.lastHash, lastRecordedAt: tail.lastRecordedAt, domain: domain)
         domainSavedAt = (try? index.domainState()?.position) ?? -1
+    }
+
+    /// Why a writer does not open a damaged log, and what to do.
+    static func refusal(_ damage: LogDamage) -> String {
+        "\(damage). This is damage, not a torn write: the store is not opened for writing and nothing was changed. Run `admin verify` for details, then `admin repair` to move the damaged bytes aside (or restore the segment from a backup)"
     }
 
     /// The domain state at `head`: the saved one, then the events after it.
@@ -164,12 +179,16 @@ public final class EventStore: @unchecked Sendable {
     private func runGroup(_ group: [Request]) -> [Result<AppendResult, any Error>] {
         var results: [Result<AppendResult, any Error>] = []
         do {
+            try writer.catchUpIndex()
             try writer.inSession {
                 try writer.beginGroup()
                 for request in group {
                     results.append(runRequest(request.events, validate: request.validate))
                 }
                 try writer.commitGroup()
+            }
+            if let lag = writer.indexLag {
+                results = results.map { $0.map { var r = $0; r.indexBehind = lag; return r } }
             }
             return results
         } catch {
@@ -259,7 +278,18 @@ public final class EventStore: @unchecked Sendable {
         public var duplicates = 0
         public var rejected = 0
         public var head: Int64 = 0
+        /// Set when the last commit is durable in the log but the index could not be updated.
+        public var indexBehind: String? = nil
         public init() {}
+    }
+
+    /// An import goes no further once the index could not take a commit (a full disk): what is
+    /// committed is durable and acknowledged, the rest of the input is not imported.
+    private func stopIfIndexBehind() throws {
+        guard let lag = writer.indexLag else { return }
+        throw EventStoreError(
+            .io,
+            "the import stopped after position \(writer.head): every event through it is committed in the log, but the index could not be updated (\(lag)); free some space and run the import again (ids already in the log are skipped), the index catches up from the log at the next open")
     }
 
     /// A line that was rejected, with its number (1-based) and reason.
@@ -293,6 +323,7 @@ public final class EventStore: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
+        try writer.catchUpIndex()
         var result = ImportResult()
         var inRequest = 0
         // Two stages on two cores: a thread reads and parses lines, this one checks, encodes,
@@ -337,6 +368,7 @@ public final class EventStore: @unchecked Sendable {
                             try writer.endRequest()
                             try writer.commitGroup()
                             onCommit(writer.head)
+                            try stopIfIndexBehind()
                             inRequest = 0
                             try writer.beginGroup()
                             try writer.beginRequest()
@@ -348,6 +380,7 @@ public final class EventStore: @unchecked Sendable {
                 try writer.commitGroup()
                 onCommit(writer.head)
             }
+            result.indexBehind = writer.indexLag
         } catch {
             writer.abandonGroup()
             throw error

@@ -31,6 +31,12 @@ struct FrameHeader: Equatable {
     static let tag: UInt32 = 0x5246_5248  // "HRFR" read as little-endian u32
     static let version: UInt16 = 1
     static let commitFlag: UInt16 = 1
+    /// The most a frame's body may hold once decompressed (256 MiB; the writer closes a frame at
+    /// about 1 MiB, so only one very large event comes near it). A header declaring more is
+    /// invalid: a reader never allocates what a damaged or forged header says.
+    static let maxUncompressedLength = 256 << 20
+    /// The most a frame's compressed body may take (zstd's bound for the largest body).
+    static let maxCompressedLength = maxUncompressedLength + maxUncompressedLength / 128 + (1 << 16)
 
     var flags: UInt16
     var count: UInt32
@@ -73,6 +79,16 @@ struct FrameHeader: Equatable {
         case invalid(String)
     }
 
+    /// Whether `bytes` start like a frame header: at least two of its three fixed fields (magic,
+    /// payload size, `HRFR` tag) are in place. A single flipped bit leaves two of them, random
+    /// bytes almost never do: it tells a damaged header from garbage at the end of a file.
+    static func looksLikeHeader(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count >= 12 else { return false }
+        var reader = ByteReader(bytes)
+        let matches = [reader.u32() == skippableMagic, reader.u32() == payloadSize, reader.u32() == tag]
+        return matches.filter { $0 }.count >= 2
+    }
+
     /// Reads a header from the start of `bytes`, which must hold at least `size` bytes for a result.
     static func decode(_ bytes: UnsafeRawBufferPointer) -> DecodeResult {
         guard bytes.count >= size else { return .short }
@@ -94,6 +110,10 @@ struct FrameHeader: Equatable {
         let bodyCRC = reader.u32()
         let lastHash = reader.bytes(32)
         guard count > 0, first >= 1 else { return .invalid("empty frame") }
+        guard Int(ulen) <= maxUncompressedLength, Int(clen) <= maxCompressedLength else {
+            return .invalid(
+                "the header declares a body of \(clen) bytes (\(ulen) decompressed), more than a frame may hold (\(maxUncompressedLength >> 20) MiB)")
+        }
         return .header(
             FrameHeader(
                 flags: flags, count: count, firstPosition: first, firstRecordedAt: firstRec, lastRecordedAt: lastRec,

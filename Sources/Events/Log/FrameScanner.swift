@@ -2,7 +2,8 @@ import Crypto
 import Foundation
 
 /// Reads the frames of one segment file in order, checking each header and body checksum.
-/// A short or invalid frame stops the scan with its offset and the reason.
+/// A short or invalid frame stops the scan with its offset, the reason, and whether it is what a
+/// crash can leave at the end of a file (*torn*) or damage.
 struct FrameScanner {
     let file: PosixFile
     let segmentFirst: Int64
@@ -20,8 +21,12 @@ struct FrameScanner {
     enum Step {
         case frame(ReadFrame)
         case end
-        /// Bytes at `offset` that are not a whole valid frame; `reason` says why.
-        case bad(offset: Int, reason: String, truncated: Bool)
+        /// Bytes at `offset` that are not a whole valid frame; `reason` says why. `torn`: they are
+        /// what a crash can leave at the end of a file (fewer bytes than a frame header, a frame
+        /// running past the end of the file, zero bytes, or bytes that do not start like a frame
+        /// header at all); otherwise a complete frame, or a frame header, is damaged. `header` is
+        /// the frame's header when it is valid (its body is then what failed).
+        case bad(offset: Int, reason: String, torn: Bool, header: FrameHeader?)
     }
 
     init(file: PosixFile, segmentFirst: Int64, from offset: Int = SegmentHeader.size) throws {
@@ -51,28 +56,86 @@ struct FrameScanner {
     /// Reads, checks and decompresses the next frame.
     mutating func next(decompress: Bool = true) throws -> Step {
         if offset == fileSize { return .end }
+        let left = fileSize - offset
         let headerBytes = try file.read(at: offset, count: FrameHeader.size)
         let header: FrameHeader
         switch headerBytes.withUnsafeBytes({ FrameHeader.decode($0) }) {
-        case .short: return .bad(offset: offset, reason: "a frame header is cut short", truncated: true)
-        case .invalid(let why): return .bad(offset: offset, reason: why, truncated: false)
+        case .short:
+            return .bad(offset: offset, reason: "\(left) bytes after the last frame, fewer than a frame header", torn: true, header: nil)
+        case .invalid(let why):
+            if try isZero(from: offset) {
+                return .bad(offset: offset, reason: "\(left) zero bytes after the last frame", torn: true, header: nil)
+            }
+            if !headerBytes.withUnsafeBytes({ FrameHeader.looksLikeHeader($0) }) {
+                return .bad(offset: offset, reason: "\(left) bytes after the last frame that are not a frame (\(why))", torn: true, header: nil)
+            }
+            return .bad(offset: offset, reason: "the frame header is damaged (\(why))", torn: false, header: nil)
         case .header(let h): header = h
         }
         if offset + header.totalLength > fileSize {
-            return .bad(offset: offset, reason: "the frame runs past the end of the file", truncated: true)
+            return .bad(
+                offset: offset, reason: "the frame runs past the end of the file (it declares \(header.totalLength) bytes, \(left) are there)",
+                torn: true, header: header)
         }
         let compressed = try file.read(at: offset + FrameHeader.size, count: Int(header.compressedLength))
         let crc = compressed.withUnsafeBytes { crc32c($0) }
         guard crc == header.bodyCRC else {
-            return .bad(offset: offset, reason: "body checksum mismatch (CRC32C)", truncated: false)
+            if compressed.allSatisfy({ $0 == 0 }), offset + header.totalLength == fileSize {
+                return .bad(offset: offset, reason: "the last frame's body was never written (zero bytes)", torn: true, header: header)
+            }
+            return .bad(offset: offset, reason: "body checksum mismatch (CRC32C)", torn: false, header: header)
         }
         var body: [UInt8] = []
         if decompress {
             let ok = compressed.withUnsafeBytes { decompressor.decompress($0, size: Int(header.uncompressedLength), into: &body) }
-            guard ok else { return .bad(offset: offset, reason: "the zstd frame does not decompress", truncated: false) }
+            guard ok else { return .bad(offset: offset, reason: "the zstd frame does not decompress to the length its header records", torn: false, header: header) }
         }
         defer { offset += header.totalLength }
         return .frame(ReadFrame(header: header, offset: offset, body: body))
+    }
+
+    /// Whether every byte from `start` to the end of the file is zero.
+    private func isZero(from start: Int) throws -> Bool {
+        var at = start
+        while at < fileSize {
+            let chunk = try file.read(at: at, count: min(1 << 20, fileSize - at))
+            guard !chunk.isEmpty, chunk.allSatisfy({ $0 == 0 }) else { return false }
+            at += chunk.count
+        }
+        return true
+    }
+}
+
+/// Looks for valid frame headers in the bytes after a damaged or torn spot: the highest position
+/// they hold (damage followed by a valid frame is never a torn write; the positions tell an
+/// operator what is affected).
+enum FrameHunt {
+    /// The highest last position of any valid frame header after `offset` of segment `n`, or in a
+    /// later segment; nil when there is none.
+    static func lastPosition(after offset: Int, in segments: [(first: Int64, path: String)], segmentIndex n: Int) throws -> Int64? {
+        var best: Int64?
+        for k in n..<segments.count {
+            let file = try PosixFile(path: segments[k].path, flags: O_RDONLY)
+            let size = try file.size
+            var start = k == n ? offset + 1 : 0
+            let chunk = 1 << 20
+            while start < size {
+                let bytes = try file.read(at: start, count: min(chunk + FrameHeader.size, size - start))
+                bytes.withUnsafeBytes { raw in
+                    var i = 0
+                    while i + FrameHeader.size <= raw.count && i < chunk {
+                        if raw[i] == 0x5E, raw[i + 1] == 0x2A, raw[i + 2] == 0x4D, raw[i + 3] == 0x18,
+                            case .header(let h) = FrameHeader.decode(UnsafeRawBufferPointer(rebasing: raw[i..<(i + FrameHeader.size)]))
+                        {
+                            best = max(best ?? h.lastPosition, h.lastPosition)
+                        }
+                        i += 1
+                    }
+                }
+                start += chunk
+            }
+        }
+        return best
     }
 }
 

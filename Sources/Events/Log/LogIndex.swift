@@ -53,13 +53,62 @@ final class LogIndex {
         }
     }
 
+    private init(queue: DatabaseQueue, path: String) {
+        self.queue = queue
+        self.path = path
+    }
+
+    /// An in-memory index for a reader: a copy of the index file at `path` when there is one of
+    /// this schema and it can be read, else an empty one. `immutable`: the file is read without
+    /// locking it or creating its `-wal`/`-shm` files (no writer has it open); otherwise those
+    /// files exist and SQLite's locking is used.
+    static func inMemory(copying path: String?, immutable: Bool) throws -> LogIndex {
+        if let path {
+            let queue = try DatabaseQueue()
+            if (try? queue.writeWithoutTransaction({ db in try copyFile(path, immutable: immutable, into: db) })) != nil {
+                let index = LogIndex(queue: queue, path: path)
+                if (try? index.checkSchema()) != nil, (try? index.lastFrame()) != nil { return index }
+            }
+        }
+        let index = LogIndex(queue: try DatabaseQueue(), path: ":memory:")
+        try index.migrate()
+        return index
+    }
+
+    /// Copies the database file at `path` into `db` with SQLite's online backup, opened read-only.
+    private static func copyFile(_ path: String, immutable: Bool, into db: Database) throws {
+        var escaped = ""
+        for c in path.unicodeScalars {
+            switch c {
+            case "%": escaped += "%25"
+            case "?": escaped += "%3f"
+            case "#": escaped += "%23"
+            default: escaped.unicodeScalars.append(c)
+            }
+        }
+        let uri = "file:" + escaped + (immutable ? "?immutable=1" : "?mode=ro")
+        var source: OpaquePointer?
+        defer { sqlite3_close(source) }
+        var code = sqlite3_open_v2(uri, &source, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nil)
+        guard code == SQLITE_OK, let source else {
+            throw EventStoreError(.io, "cannot read the index \(path): SQLite error \(code)")
+        }
+        sqlite3_busy_timeout(source, 10_000)
+        guard let backup = sqlite3_backup_init(db.sqliteConnection, "main", source, "main") else {
+            throw EventStoreError(.io, "cannot copy the index \(path): \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+        }
+        code = sqlite3_backup_step(backup, -1)
+        sqlite3_backup_finish(backup)
+        guard code == SQLITE_DONE else { throw EventStoreError(.io, "cannot copy the index \(path): SQLite error \(code)") }
+    }
+
     /// The schema version the file holds (nil for a new, empty file).
     private func storedSchema(_ db: Database) throws -> Int? {
         guard try db.tableExists("meta") else { return nil }
         return try Int.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'schema'")
     }
 
-    private func checkSchema() throws {
+    func checkSchema() throws {
         let stored = try queue.read { db in try storedSchema(db) }
         if let stored, stored != Self.schemaVersion {
             throw EventStoreError(
@@ -70,7 +119,7 @@ final class LogIndex {
 
     /// Creates the tables; a file of another schema version is refused (the writer then deletes
     /// it and rebuilds the index from the log).
-    private func migrate() throws {
+    func migrate() throws {
         try queue.write { db in
             if let stored = try storedSchema(db), stored != Self.schemaVersion {
                 throw EventStoreError(.io, "the index \(path) has schema version \(stored), not \(Self.schemaVersion)")

@@ -20,8 +20,11 @@ public struct LogVerifier: Sendable {
         public var problem: Problem?
         /// When an expected hash was given: the position where it was found in the chain.
         public var expectedFoundAt: Int64?
-        /// Bytes after the last committed frame (a torn tail the next writer will cut off).
+        /// Bytes after the last committed frame (a torn tail, or frames of a transaction that
+        /// never committed: the next writer cuts them off).
         public var uncommittedTailBytes: Int
+        /// The torn tail verify ignored (what a crash can leave at the end of the last segment).
+        public var tornTail: Problem?
     }
 
     public struct Problem: Sendable, Codable, CustomStringConvertible {
@@ -38,12 +41,13 @@ public struct LogVerifier: Sendable {
         let segments = try layout.segments()
         var report = Report(
             ok: true, events: 0, frames: 0, segments: segments.count, headPosition: 0, headHash: nil, problem: nil,
-            expectedFoundAt: nil, uncommittedTailBytes: 0)
+            expectedFoundAt: nil, uncommittedTailBytes: 0, tornTail: nil)
         var previous: [UInt8]? = nil
         var expected: Int64 = 1
         var lastRecorded = Int64.min
         var committedHash: [UInt8]? = nil
         var committedPosition: Int64 = 0
+        var committedEnd = (segment: 0, offset: SegmentHeader.size)
         let expectBytes = expect.flatMap { hexBytes($0) }
 
         func fail(_ segment: String, _ offset: Int, _ position: Int64, _ reason: String) -> Report {
@@ -75,9 +79,9 @@ public struct LogVerifier: Sendable {
 
         var path = ""
         var isLastSegment = false
+        func segmentIndex(_ path: String) -> Int { segments.firstIndex { $0.path == path } ?? 0 }
         while let item = try scan.next() {
             let step: FrameScanner.Step
-            let fileSize: Int
             switch item {
             case .segment(let n, let segmentPath, let first, let header):
                 path = segmentPath
@@ -90,17 +94,18 @@ public struct LogVerifier: Sendable {
                     return fail(path, 0, expected, "the segment's previous hash does not continue the chain")
                 }
                 continue
-            case .step(let s, let size):
+            case .step(let s, _):
                 step = s
-                fileSize = size
             }
             guard case .frame(let frame) = step else {
-                if case .bad(let offset, let reason, let truncated) = step {
-                    if truncated && isLastSegment {
-                        report.uncommittedTailBytes = fileSize - offset
+                if case .bad(let offset, let reason, let torn, _) = step {
+                    let segmentIndex = segments.count - 1
+                    if torn && isLastSegment, try FrameHunt.lastPosition(after: offset, in: segments, segmentIndex: segmentIndex) == nil {
+                        report.tornTail = Problem(segment: path, offset: offset, position: expected, reason: reason)
                         continue
                     }
-                    return fail(path, offset, expected, reason)
+                    let follows = torn && isLastSegment ? "; valid frames follow, so this is not a torn write" : ""
+                    return fail(path, offset, expected, reason + follows)
                 }
                 continue
             }
@@ -133,9 +138,11 @@ public struct LogVerifier: Sendable {
             if h.isCommit {
                 committedHash = previous
                 committedPosition = h.lastPosition
+                committedEnd = (segmentIndex(path), frame.offset + h.totalLength)
             }
             progress?(h.lastPosition)
         }
+        report.uncommittedTailBytes = try bytes(after: committedEnd, in: segments)
         report.events = committedPosition
         report.headPosition = committedPosition
         report.headHash = committedHash.map(EventCodec.hex)
@@ -146,6 +153,18 @@ public struct LogVerifier: Sendable {
                 reason: "the expected hash \(expect!) is not in this log's chain: the history it was published from is not a prefix of this log")
         }
         return report
+    }
+}
+
+extension LogVerifier {
+    /// The bytes of the log after `end` (a segment's index and an offset in it).
+    fileprivate func bytes(after end: (segment: Int, offset: Int), in segments: [(first: Int64, path: String)]) throws -> Int {
+        var total = 0
+        for (k, seg) in segments.enumerated() where k >= end.segment {
+            let size = try PosixFile(path: seg.path, flags: O_RDONLY).size
+            total += k == end.segment ? max(0, size - end.offset) : size
+        }
+        return total
     }
 }
 

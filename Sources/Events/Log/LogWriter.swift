@@ -117,17 +117,54 @@ final class LogWriter {
     }
 
     /// Makes the group durable: fsync of every segment written, of the log folder when a segment
-    /// was created, then the index transaction.
+    /// was created, then the index transaction. Once the fsyncs are done the group is durable and
+    /// acknowledged, whatever happens to the index: when its commit fails (a full disk) it is
+    /// rolled back, ``indexLag`` says why, and the index catches up from the log before the next
+    /// group (``catchUpIndex()``) or at the next open.
     func commitGroup() throws {
         precondition(groupOpen && mark == nil)
         if let segment { try segment.sync() }
         for file in unsyncedSegments where file !== segment { try file.sync() }
         if !createdSegments.isEmpty { try PosixFile.syncDirectory(layout.logDirectory) }
-        try withDatabase { db in try db.commit() }
-        for key in streamCache.keys { streamCache[key]?.isNew = false }
         groupOpen = false
         createdSegments = []
         unsyncedSegments = []
+        do {
+            try options.indexCommitFault?()
+            try withDatabase { db in try db.commit() }
+            for key in streamCache.keys { streamCache[key]?.isNew = false }
+        } catch {
+            try? withDatabase { db in if db.isInsideTransaction { try db.rollback() } }
+            streamCache.removeAll()
+            indexLag = "\(error)"
+            logger.warning(
+                "the log is durable through position \(head), but the index could not be updated; it catches up from the log",
+                metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Why the index is behind the log (its last commit failed), or nil when it is not.
+    private(set) var indexLag: String?
+
+    /// Brings the index up to the log's committed tail after a failed index commit (outside any
+    /// session: recovery uses the index's queue itself).
+    /// - Throws: when the index still cannot be written; nothing is then appended.
+    func catchUpIndex() throws {
+        guard let lag = indexLag else { return }
+        var report = RecoveryReport()
+        let tail: Recovery.Tail
+        do {
+            tail = try Recovery(layout: layout, index: index, logger: logger).run(report: &report)
+        } catch {
+            throw EventStoreError(
+                .io, "the index is behind the log (\(lag)) and still cannot be brought up to date; nothing was appended", cause: error)
+        }
+        guard tail.nextPosition == nextPosition else {
+            throw EventStoreError(.io, "the index caught up to position \(tail.nextPosition - 1), the writer is at \(head); reopen the store")
+        }
+        nextStreamID = (try index.queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM streams") } ?? 0) + 1
+        streamCache.removeAll()
+        indexLag = nil
     }
 
     // MARK: requests
@@ -184,7 +221,7 @@ final class LogWriter {
     func abandonGroup() {
         try? abandonRequest()
         if groupOpen {
-            try? withDatabase { db in try db.rollback() }
+            try? withDatabase { db in if db.isInsideTransaction { try db.rollback() } }
             groupOpen = false
         }
     }
@@ -303,6 +340,10 @@ final class LogWriter {
     // MARK: frames and segments
 
     private func flushFrame(commit: Bool) throws {
+        guard lines.count <= FrameHeader.maxUncompressedLength else {
+            throw EventStoreError(
+                .invalidEvent, "an event of \(lines.count) bytes is larger than a frame may hold (\(FrameHeader.maxUncompressedLength >> 20) MiB)")
+        }
         let compressed = try lines.withUnsafeBytes { try compressor.compress($0) }
         var header = FrameHeader(
             flags: commit ? FrameHeader.commitFlag : 0, count: UInt32(frameCount), firstPosition: frameFirst,

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,8 +34,10 @@ final class PosixFile {
         }
     }
 
-    /// Reads up to `count` bytes at `offset`; fewer only at the end of the file.
-    func read(at offset: Int, count: Int) throws(EventStoreError) -> [UInt8] {
+    /// Reads up to `count` bytes at `offset`; fewer only at the end of the file. Never allocates
+    /// more than the file holds after `offset` (a damaged length cannot ask for gigabytes).
+    func read(at offset: Int, count requested: Int) throws(EventStoreError) -> [UInt8] {
+        let count = max(0, min(requested, (try size) - offset))
         var buffer = [UInt8](repeating: 0, count: count)
         var done = 0
         while done < count {
@@ -86,31 +90,37 @@ final class PosixFile {
 final class WriterLock {
     private let file: PosixFile
 
-    /// Takes the lock; with `wait`, blocks until the holder lets go.
-    /// Without `wait`, a lock held only briefly (a reader bringing the index up to date takes it
-    /// for a moment) is waited for up to `grace` seconds before giving up.
-    init(path: String, wait: Bool, grace: Double = 2) throws(EventStoreError) {
+    /// Takes the lock. Without `wait`, another holder makes this fail at once, naming the store
+    /// and the holder's process when the system says which it is; with `wait`, it blocks until
+    /// the holder lets go.
+    init(path: String, wait: Bool, store: String? = nil) throws(EventStoreError) {
         file = try PosixFile(path: path, flags: O_RDWR | O_CREAT)
-        var waited = 0.0
         while flock(file.fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }
-            if errno == EWOULDBLOCK && waited < grace {
-                usleep(20_000)
-                waited += 0.02
-                continue
-            }
             if errno == EWOULDBLOCK {
+                let holder = Self.holder(of: file).map { $0 == getpid() ? "another writer in this process (\($0))" : "process \($0)" } ?? "another process"
                 throw EventStoreError(
                     .locked,
-                    "another process is writing to this store (lock \(path) is held); retry later or pass --wait")
+                    "the store \(store ?? (path as NSString).deletingLastPathComponent) is being written by \(holder) (it holds \(path)); one writer at a time: retry when it is done, or pass --wait to wait for it")
             }
             throw PosixFile.error("cannot lock \(path)")
         }
     }
 
-    /// Tries to take the lock without waiting; `nil` when another process holds it.
-    static func tryTake(path: String) -> WriterLock? {
-        try? WriterLock(path: path, wait: false, grace: 0)
+    /// The process holding an flock on `file`, from `/proc/locks` (Linux); nil when unknown.
+    static func holder(of file: PosixFile) -> Int32? {
+        var info = stat()
+        guard fstat(file.fd, &info) == 0, let text = try? String(contentsOfFile: "/proc/locks", encoding: .utf8) else { return nil }
+        let inode = String(info.st_ino)
+        for line in text.split(separator: "\n") {
+            // "1: FLOCK  ADVISORY  WRITE 12345 08:01:123456 0 EOF"
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 6, fields[1] == "FLOCK", fields[5].split(separator: ":").last.map(String.init) == inode,
+                let pid = Int32(fields[4])
+            else { continue }
+            return pid
+        }
+        return nil
     }
 
     private var held = true

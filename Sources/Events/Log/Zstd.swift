@@ -39,8 +39,13 @@ final class ZstdDecompressor {
     init() { context = ZSTD_createDCtx() }
     deinit { ZSTD_freeDCtx(context) }
 
-    /// Decompresses one frame whose content size is known to be `size`.
+    /// Decompresses one frame whose content size is known to be `size`. Nothing is allocated
+    /// unless the zstd frame itself records that content size (a damaged header's length is
+    /// never trusted on its own).
     func decompress(_ input: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) -> Bool {
+        guard input.count > 0 else { return size == 0 }
+        let recorded = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+        guard recorded != ZSTD_CONTENTSIZE_ERROR, recorded != ZSTD_CONTENTSIZE_UNKNOWN, recorded == UInt64(size) else { return false }
         if output.count < size { output = [UInt8](repeating: 0, count: size) }
         let got = output.withUnsafeMutableBytes { out in
             ZSTD_decompressDCtx(context, out.baseAddress, size, input.baseAddress, input.count)
