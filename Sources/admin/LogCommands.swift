@@ -201,6 +201,17 @@ struct ReadSelection: ParsableArguments {
     @Option(help: "Only this stream.") var stream: String?
     @Option(help: "Only events recorded at or before this time (a date, a date-time, or position:N).") var until: String?
     @Option(help: "At most this many events.") var limit: Int?
+    @Option(help: "Only events of this type (repeatable).") var type: [String] = []
+    @Option(help: "Only events whose metadata.actor is this (`-`: events that name none).") var actor: String?
+
+    /// Whether `event` passes the type and actor filters.
+    func selects(_ event: RecordedEvent) -> Bool {
+        if !type.isEmpty, !type.contains(event.type) { return false }
+        if let actor, (StreamHistory.actor(of: event.metadata) ?? "-") != actor { return false }
+        return true
+    }
+
+    var filtersEvents: Bool { !type.isEmpty || actor != nil }
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must be >= 0") }
@@ -261,10 +272,18 @@ func printEvents(reader: EventLogReader, selection: ReadSelection, out: OutputBu
     var remaining = selection.limit ?? .max
     if remaining == 0 { return }
     if let stream = selection.stream {
-        for event in try reader.stream(stream) where event.position >= (selection.from ?? 1) && event.position <= last {
+        for event in try reader.stream(stream)
+        where event.position >= (selection.from ?? 1) && event.position <= last && selection.selects(event) {
             out.write(EventCodec.exportLine(event) + "\n")
             remaining -= 1
             if remaining == 0 { break }
+        }
+    } else if selection.filtersEvents {
+        try reader.forEach(from: selection.from ?? 1, through: last) { event in
+            guard selection.selects(event) else { return true }
+            out.write(EventCodec.exportLine(event) + "\n")
+            remaining -= 1
+            return remaining > 0
         }
     } else {
         try reader.forEachLine(from: selection.from ?? 1, through: last) { _, line in
@@ -310,17 +329,28 @@ struct Verify: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Option(help: "An earlier published head hash that must still be in the chain (an auditor's receipt).")
     var expect: String?
+    @Option(help: "A signed receipt to check (with --public-key): the same as `admin receipt verify FILE`.")
+    var receipt: String?
+    @Option(name: .customLong("public-key"), help: "The receipt publisher's public key file.") var publicKey: String?
+    @Flag(help: "Also decode every stored event (slower): pass only a log every reader can read.") var deep = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
         if let expect, expect.count != 64 || !expect.allSatisfy({ $0.isHexDigit }) {
             throw ValidationError("--expect must be a 64-digit hex SHA-256")
         }
+        if (receipt == nil) != (publicKey == nil) { throw ValidationError("--receipt and --public-key go together") }
+        if receipt != nil, expect != nil { throw ValidationError("give --receipt or --expect, not both") }
     }
 
     func run() throws {
+        if let receipt, let publicKey {
+            let check = try ReceiptVerify.parse(
+                [receipt, "--public-key", publicKey, "--store", global.layout.root] + (json ? ["--json"] : []))
+            return try check.run()
+        }
         do {
-            let report = try LogVerifier(layout: global.layout).verify(expect: expect)
+            let report = try LogVerifier(layout: global.layout, decodesLines: deep).verify(expect: expect)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

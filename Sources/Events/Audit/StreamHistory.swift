@@ -183,7 +183,7 @@ public struct StreamHistory: Sendable {
     }
 
     /// `metadata.actor` as text (a non-string actor in its canonical JSON form).
-    static func actor(of metadata: [String: JSONValue]) -> String? {
+    public static func actor(of metadata: [String: JSONValue]) -> String? {
         guard let value = metadata["actor"], !value.isNull else { return nil }
         if let s = value.stringValue { return s.isEmpty ? nil : s }
         return value.canonicalString

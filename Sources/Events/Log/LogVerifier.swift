@@ -6,7 +6,14 @@ import Foundation
 public struct LogVerifier: Sendable {
     public let layout: StoreLayout
 
-    public init(layout: StoreLayout) { self.layout = layout }
+    /// Whether each line is also decoded as a stored event (`admin verify --deep`): verify then
+    /// passes only a log every reader can read, at the cost of a parse per event.
+    public let decodesLines: Bool
+
+    public init(layout: StoreLayout, decodesLines: Bool = false) {
+        self.layout = layout
+        self.decodesLines = decodesLines
+    }
 
     /// What `verify` found.
     public struct Report: Sendable, Codable {
@@ -117,9 +124,28 @@ public struct LogVerifier: Sendable {
                 return fail(path, frame.offset, expected, "recordedAt decreases")
             }
             do {
+                var exportLine: [UInt8] = []
                 previous = try ChainCheck.check(
                     body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: previous
-                ) { position, _, digest in
+                ) { position, line, digest in
+                    // A line every reader can read: chained bytes that are not UTF-8 would verify
+                    // and then be refused by every reader (found by the frames fuzzer).
+                    guard String(validating: line, as: UTF8.self) != nil else {
+                        throw ChainCheck.Failure(
+                            position: position, reason: "the event at position \(position) is not valid UTF-8")
+                    }
+                    if decodesLines {
+                        do {
+                            // what every reader decodes: the stored line with its hash
+                            exportLine.removeAll(keepingCapacity: true)
+                            EventCodec.appendExportLine(stored: line, hash: digest, into: &exportLine)
+                            _ = try exportLine.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }
+                        } catch {
+                            throw ChainCheck.Failure(
+                                position: position,
+                                reason: "the event at position \(position) chains but does not decode: \(error)")
+                        }
+                    }
                     if let expectBytes, report.expectedFoundAt == nil, digest == expectBytes {
                         report.expectedFoundAt = position
                     }
