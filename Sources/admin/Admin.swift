@@ -103,7 +103,7 @@ struct Admin: AsyncParsableCommand {
         subcommands: [
             Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self,
             Generate.self, History.self, Snapshot.self, State.self, Completions.self,
-        ] + Admin.projectionCommands + Admin.benchCommands + Admin.auditCommands
+        ] + Admin.projectionCommands + Admin.benchCommands + Admin.auditCommands + [Serve.self]
     )
 }
 
