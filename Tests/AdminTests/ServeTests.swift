@@ -9,6 +9,8 @@ import Glibc
 /// `admin query … --json`, its errors, its health endpoints, and a clean stop on SIGTERM.
 @Suite(.serialized) struct ServeTests {
     struct NotListening: Error {}
+    /// The connection closed before any byte of an answer.
+    struct NoAnswer: Error {}
 
     /// A minimal HTTP/1.1 GET over a socket (no HTTP library in the tests).
     struct HTTPAnswer {
@@ -45,6 +47,7 @@ import Glibc
             if n <= 0 { break }
             data += buffer[0..<n]
         }
+        if data.isEmpty { throw NoAnswer() }
         let separator: [UInt8] = [13, 10, 13, 10]
         let split = try #require(
             (0...(max(0, data.count - 4))).first { Array(data[$0..<min($0 + 4, data.count)]) == separator },
@@ -67,6 +70,9 @@ import Glibc
                 rest = rest[(crlf + 2 + size + 2)...]
             }
             body = out
+        }
+        if let length = headers["content-length"].flatMap(Int.init) {
+            #expect(body.count == length, "a whole body: \(body.count) of \(length) bytes for \(target)")
         }
         return HTTPAnswer(status: status, headers: headers, body: String(decoding: body, as: UTF8.self))
     }
@@ -232,5 +238,85 @@ import Glibc
             #expect(run.status == 0, "\(run.stderr)")
         }
     }
-}
 
+    @Test func aReadModelFoundToDifferFromTheLogIsRefusedWith503() throws {
+        try inTemporaryDirectory { dir in
+            let store = dir.appendingPathComponent("store").path
+            #expect(try CLI.run(["--store", store, "init"]).status == 0)
+            #expect(try CLI.run(["--store", store, "import", CLI.sampleHistory.path]).status == 0)
+            #expect(try CLI.run(["--store", store, "project"]).status == 0)
+            let sqlite = Process()
+            sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            sqlite.arguments = [
+                store + "/projections.sqlite",
+                "UPDATE leaderboard_score SET total = 999 WHERE submissionId = (SELECT min(submissionId) FROM leaderboard_score)",
+            ]
+            try sqlite.run()
+            sqlite.waitUntilExit()
+            #expect(sqlite.terminationStatus == 0)
+            let (server, port) = try Self.serve(store, ["--no-workers"])
+            defer { server.kill() }
+            #expect(try Self.get(port: port, "/api/v1/leaderboard?competition=bp-2020").status == 200, "not checked yet")
+            // A replay check (another process) finds it different: the service refuses it from then on.
+            #expect(try CLI.run(["--store", store, "replay", "--check", "--projection", "leaderboard"]).status == 1)
+            let refused = try Self.get(port: port, "/api/v1/leaderboard?competition=bp-2020&theme=1")
+            #expect(refused.status == 503, "\(refused.body)")
+            #expect(refused.body.contains("differs from the log"), "\(refused.body)")
+            #expect(refused.body.contains("admin rebuild --projection leaderboard"))
+            #expect(try Self.get(port: port, "/api/v1/regions").status == 200, "the others are served")
+            // The past is folded from the log afresh: still served.
+            #expect(try Self.get(port: port, "/api/v1/leaderboard?competition=bp-2020&at=2020-06-01").status == 200)
+            let stats = try Self.get(port: port, "/api/v1/stats")
+            #expect(stats.body == (try Self.cli(store, ["stats", "--json"])), "stats lists the verdict as admin stats does")
+            _ = Glibc.kill(server.process.processIdentifier, SIGTERM)
+            #expect(server.finish(timeout: 10).status == 0)
+        }
+    }
+
+    @Test func SIGTERMUnderLoadAnswersEveryAcceptedRequestInFull() throws {
+        try inTemporaryDirectory { dir in
+            let store = dir.appendingPathComponent("store").path
+            #expect(try CLI.run(["--store", store, "init"]).status == 0)
+            #expect(try CLI.run(["--store", store, "import", CLI.sampleHistory.path]).status == 0)
+            #expect(try CLI.run(["--store", store, "project"]).status == 0)
+            let (server, port) = try Self.serve(store)
+            defer { server.kill() }
+            final class Tally: @unchecked Sendable {
+                let lock = NSLock()
+                var statuses: [Int] = []
+                var refused = 0
+            }
+            let tally = Tally()
+            let group = DispatchGroup()
+            for n in 0..<6 {
+                group.enter()
+                Thread {
+                    defer { group.leave() }
+                    let targets = ["/api/v1/catalog?limit=1000", "/api/v1/leaderboard?competition=bp-2021&at=position:1200", "/api/v1/regions"]
+                    for i in 0..<400 {
+                        do {
+                            let answer = try Self.get(port: port, targets[(n + i) % targets.count])
+                            tally.lock.lock()
+                            tally.statuses.append(answer.status)
+                            tally.lock.unlock()
+                        } catch {
+                            tally.lock.lock()
+                            tally.refused += 1
+                            tally.lock.unlock()
+                            return  // the listener is closed: the server is stopping
+                        }
+                    }
+                }.start()
+            }
+            usleep(700_000)
+            _ = Glibc.kill(server.process.processIdentifier, SIGTERM)
+            let run = server.finish(timeout: 15)
+            #expect(group.wait(timeout: .now() + 30) == .success)
+            #expect(run.status == 0, "\(run.stderr)")
+            tally.lock.lock()
+            defer { tally.lock.unlock() }
+            #expect(tally.statuses.count > 6, "requests were answered before the stop")
+            #expect(tally.statuses.allSatisfy { $0 == 200 }, "every answer in full and 200: \(Set(tally.statuses))")
+        }
+    }
+}
