@@ -85,6 +85,13 @@ public struct LedgerServer {
         services.append(app)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        do {
+            try await group.run()
+        } catch let error as IOError {
+            // A port taken, an address not of this machine: one clear sentence, not NIO's call.
+            let reason = String(cString: strerror(error.errnoCode)).lowercased()
+            throw EventStoreError(
+                .io, "cannot listen on \(host):\(configuration.port): \(reason)", cause: error)
+        }
     }
 }

@@ -319,4 +319,28 @@ import Glibc
             #expect(tally.statuses.allSatisfy { $0 == 200 }, "every answer in full and 200: \(Set(tally.statuses))")
         }
     }
+
+    @Test func aPortTakenIsOneClearErrorAndExit1() throws {
+        try inTemporaryDirectory { dir in
+            let store = dir.appendingPathComponent("store").path
+            #expect(try CLI.run(["--store", store, "init"]).status == 0)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
+                    guard bind(fd, p, length) == 0, listen(fd, 1) == 0 else { return -1 }
+                    return getsockname(fd, p, &length)
+                }
+            }
+            try #require(bound == 0)
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            let run = try CLI.run(["--store", store, "serve", "--port", "\(port)", "--no-workers"], timeout: 20)
+            #expect(run.status == 1)
+            #expect(run.errorLine == "error: cannot listen on 127.0.0.1:\(port): address already in use", "\(run.stderr)")
+        }
+    }
 }
