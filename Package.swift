@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // (already resolved for Hummingbird; named because Service imports NIOCore itself)
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // zstd through the system's libzstd (Debian: libzstd-dev).
@@ -70,6 +73,18 @@ let package = Package(
             dependencies: ["Events", "Projections"],
             swiftSettings: swiftSettings
         ),
+        // `admin serve`: the read models over HTTP (Hummingbird 2), run beside the workers.
+        .target(
+            name: "Service",
+            dependencies: [
+                "Events", "Projections", "Workers", "Rendering",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "DemoHistory",
             dependencies: ["Events"],
@@ -78,7 +93,7 @@ let package = Package(
         .executableTarget(
             name: "admin",
             dependencies: [
-                "Events", "Projections", "Workers", "Rendering", "DemoHistory",
+                "Events", "Projections", "Workers", "Rendering", "DemoHistory", "Service",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -104,7 +104,7 @@ struct Admin: AsyncParsableCommand {
         subcommands: [
             Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Repair.self,
             Generate.self, History.self, Snapshot.self, State.self, Completions.self,
-        ] + Admin.projectionCommands + Admin.benchCommands + Admin.auditCommands
+        ] + Admin.projectionCommands + Admin.benchCommands + Admin.auditCommands + [Serve.self]
     )
 }
 

@@ -219,39 +219,6 @@ struct ReadSelection: ParsableArguments {
     }
 }
 
-/// `--at` and `--until` values: a date (its end), a date-time, or `position:N`.
-enum TimePoint: Sendable, CustomStringConvertible {
-    case time(Timestamp)
-    case position(Int64)
-
-    init?(_ text: String) {
-        if text.hasPrefix("position:"), let p = Int64(text.dropFirst(9)), p >= 0 {
-            self = .position(p)
-        } else if let t = Timestamp(rfc3339: text) {
-            self = .time(t)
-        } else if let d = Timestamp(date: text) {
-            // a date means the state at the end of that day (UTC)
-            self = .time(Timestamp(milliseconds: d.milliseconds + 86_400_000 - 1))
-        } else {
-            return nil
-        }
-    }
-
-    func position(in reader: EventLogReader) throws -> Int64 {
-        switch self {
-        case .position(let p): return min(p, try reader.head().position)
-        case .time(let t): return try reader.lastPosition(recordedAtOrBefore: t)
-        }
-    }
-
-    var description: String {
-        switch self {
-        case .position(let p): return "position:\(p)"
-        case .time(let t): return t.rfc3339
-        }
-    }
-}
-
 struct Read: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print events in log order as JSON Lines, with every stored field.")

@@ -320,22 +320,6 @@ struct LeaderboardQuery: ParsableCommand {
     }
 }
 
-/// Every theme's leaderboard of a competition (`--theme` omitted).
-struct LeaderboardSet: Encodable, TextRenderable {
-    var boards: [Leaderboard]
-    func encode(to encoder: any Encoder) throws {
-        if boards.count == 1 {
-            try boards[0].encode(to: encoder)
-        } else {
-            var c = encoder.unkeyedContainer()
-            for b in boards { try c.encode(b) }
-        }
-    }
-    func renderText() -> String {
-        boards.isEmpty ? "no such competition, or no submissions yet" : boards.map { $0.renderText() }.joined(separator: "\n")
-    }
-}
-
 struct RegionsQuery: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "regions", abstract: "Regional statistics per oblast.")
     @OptionGroup var global: GlobalOptions

@@ -1,0 +1,21 @@
+import Projections
+import Rendering
+
+/// Every theme's leaderboard of a competition (`--theme` omitted): one board alone is printed as
+/// that board, several as an array. `admin query leaderboard` and `/api/v1/leaderboard` answer
+/// with it.
+public struct LeaderboardSet: Encodable, TextRenderable, Sendable {
+    public var boards: [Leaderboard]
+    public init(boards: [Leaderboard]) { self.boards = boards }
+    public func encode(to encoder: any Encoder) throws {
+        if boards.count == 1 {
+            try boards[0].encode(to: encoder)
+        } else {
+            var c = encoder.unkeyedContainer()
+            for b in boards { try c.encode(b) }
+        }
+    }
+    public func renderText() -> String {
+        boards.isEmpty ? "no such competition, or no submissions yet" : boards.map { $0.renderText() }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,77 @@
+import Events
+import Foundation
+import Projections
+import Rendering
+import Workers
+
+/// The read models as the web service answers them: the live ones (opened once) or, with
+/// `at=`, the state as of a point in the past built by the ``TimeMachine``. Every answer is the
+/// string ``JSONOutput`` prints for the same value as `admin query … --json`.
+///
+/// SQLite blocks, so every call runs on a ``BlockingLane`` (threads of their own), never on
+/// the NIO event loops or Swift's cooperative pool. Time travel replays events and can take a
+/// while: it has lanes of its own, so that it never queues the live answers behind it.
+public final class ReadModelService: Sendable {
+    public let layout: StoreLayout
+    public let projections: ProjectionStore
+    public let reader: EventLogReader
+    public let snapshots: String
+    let liveLanes: [BlockingLane]
+    let travelLanes: [BlockingLane]
+    let next = LaneCounter()
+
+    public init(layout: StoreLayout, projections: ProjectionStore, reader: EventLogReader, snapshots: String, lanes: Int = 2) {
+        self.layout = layout
+        self.projections = projections
+        self.reader = reader
+        self.snapshots = snapshots
+        liveLanes = (0..<max(1, lanes)).map { BlockingLane(label: "hromada.serve.sqlite-\($0)") }
+        travelLanes = (0..<max(1, lanes)).map { BlockingLane(label: "hromada.serve.travel-\($0)") }
+    }
+
+    /// Lets the queued jobs finish and ends the lanes' threads.
+    public func stop() {
+        for lane in liveLanes + travelLanes { lane.stop() }
+    }
+
+    /// Runs blocking `work` on a live lane.
+    public func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await liveLanes[next.take() % liveLanes.count].run(work)
+    }
+
+    /// Runs `body` on the live read models (refusing one a replay check found different from the
+    /// log), or on the state as of `at`; returns its JSON as `--json` prints it (no newline).
+    public func answer(
+        at: TimePoint?, projections names: [String], _ body: @escaping @Sendable (ProjectionStore) throws -> String
+    ) async throws -> String {
+        if let at {
+            let reader = self.reader
+            let snapshots = self.snapshots
+            return try await travelLanes[next.take() % travelLanes.count].run {
+                let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
+                let position = try at.position(in: reader)
+                let past = try machine.state(at: position, projections: names)
+                defer { past.discard() }
+                return try body(past.store)
+            }
+        }
+        let store = projections
+        return try await blocking {
+            try store.requireMatchesLog(names)
+            return try body(store)
+        }
+    }
+}
+
+/// A round-robin counter over the lanes.
+final class LaneCounter: Sendable {
+    private let value = SendableBox()
+    func take() -> Int { value.increment() }
+}
+
+import Synchronization
+
+final class SendableBox: Sendable {
+    private let n = Mutex(0)
+    func increment() -> Int { n.withLock { $0 &+= 1; return $0 & Int.max } }
+}
