@@ -30,7 +30,7 @@ clean:
 
 ## kill -9 at random moments of import, appends, project, rebuild, workers, snapshot create (RUNS, SEED).
 crash-campaign: release
-	SELFTEST=$${SELFTEST:-1} scripts/crash-campaign.sh
+	SELFTEST=$${SELFTEST:-1} STRICT_DEBRIS=$${STRICT_DEBRIS:-1} scripts/crash-campaign.sh
 
 ## Coverage-guided fuzzing (libFuzzer) of the frame reader and the JSON import path (FUZZ_RUNS).
 fuzz: deps

@@ -8,6 +8,8 @@ import Projections
 enum Main {
     static func main() async {
         let args = arrangeGlobalOptions(Array(CommandLine.arguments.dropFirst()))
+        // What a process killed with -9 left in the temporary folder goes at the next start.
+        ScratchFolders.sweepAll(parent: FileManager.default.temporaryDirectory.path)
         do {
             // Every command that works on an existing store checks, before anything else and
             // without writing, that the folder is a store of a version this build reads. (The

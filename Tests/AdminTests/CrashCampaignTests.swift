@@ -51,7 +51,7 @@ import Testing
 
     @Test func killedAtRandomMomentsNothingAcknowledgedIsLostAndTheReadModelsMatchAFreshBuild() throws {
         let started = Date()
-        let r = try Self.campaign(runs: 22, seed: "4242", extra: ["SELFTEST": "1"])
+        let r = try Self.campaign(runs: 22, seed: "4242", extra: ["SELFTEST": "1", "STRICT_DEBRIS": "1"])
         let tail = r.output.split(separator: "\n").suffix(25).joined(separator: "\n")
         #expect(r.status == 0, "the campaign failed (exit \(r.status)):\n\(tail)")
         #expect(r.output.contains("selftest: every planted fault was flagged"), "the self-test did not pass:\n\(tail)")

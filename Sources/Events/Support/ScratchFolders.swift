@@ -58,6 +58,15 @@ package enum ScratchFolders {
         return removed
     }
 
+    /// The kinds of scratch folders this project makes.
+    package static let kinds = ["state", "restore", "replay"]
+
+    /// Sweeps every kind under `parent` (what a command does as it starts).
+    @discardableResult
+    package static func sweepAll(parent: String) -> [String] {
+        kinds.flatMap { sweep(parent: parent, kind: $0) }
+    }
+
     /// Whether a process with this id exists (EPERM: it exists, owned by someone else).
     static func isAlive(_ pid: pid_t) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM

@@ -276,7 +276,8 @@ public struct SnapshotStore: Sendable {
                 "projection \(stale.name) was built by schema version \(stale.storedSchemaVersion), the code is at \(stale.codeSchemaVersion): rebuild it before taking a snapshot")
         }
         try DurableFiles.makeDirectory(directory)
-        let tmp = path(of: ".tmp-\(UUID().uuidString)")
+        sweepDeadWriters()
+        let tmp = path(of: ".tmp-\(getpid())-\(UUID().uuidString)")
         try DurableFiles.makeDirectory(tmp)
         defer { try? FileManager.default.removeItem(atPath: tmp) }
         let raw = tmp + "/projections.sqlite"
@@ -450,6 +451,19 @@ public struct SnapshotStore: Sendable {
     /// Removes the snapshot `name`.
     public func remove(_ name: String) throws {
         try DurableFiles.removeDirectory(path(of: resolve(name)))
+    }
+
+    /// Deletes the `.tmp-<pid>-…` folders of snapshot writers that no longer run (killed -9
+    /// mid-write): what a crash leaves goes at the next snapshot.
+    func sweepDeadWriters() {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(".tmp-") {
+            let rest = name.dropFirst(5)
+            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid(),
+                kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            try? FileManager.default.removeItem(atPath: path(of: name))
+        }
     }
 
     /// Deletes `.tmp-…` folders last modified more than `seconds` ago.
