@@ -37,7 +37,12 @@ import Testing
             "admin replay --check",
         ]
         // (a synopsis with `[optional]` parts or `<placeholders>` is not an example)
-        return try commands.filter { c in runnable.contains { c.hasPrefix($0) } && !c.contains("<") && !c.contains(" [") }
+        // (and the ones that need files of their own: receipts, keys, a snapshots folder)
+        let ownFiles = ["--receipt", "--snapshot ", "--key", "--out"]
+        return try commands.filter { c in
+            runnable.contains { c.hasPrefix($0) } && !c.contains("<") && !c.contains(" [")
+                && !ownFiles.contains { c.contains($0) }
+        }
             .map { try shellWords(String($0.dropFirst("admin ".count))) }
     }
 
