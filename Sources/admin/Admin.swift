@@ -199,28 +199,3 @@ func fail(_ error: any Error) -> ExitCode {
     }
     return ExitCode(1)
 }
-
-/// Buffered standard output for large outputs.
-final class OutputBuffer {
-    private var buffer: [UInt8] = []
-    private let fd: Int32
-    init(fd: Int32 = 1) { self.fd = fd; buffer.reserveCapacity(1 << 20) }
-    func write(_ bytes: UnsafeBufferPointer<UInt8>) {
-        buffer.append(contentsOf: bytes)
-        if buffer.count >= 1 << 20 { flush() }
-    }
-    func write(_ string: String) {
-        buffer.append(contentsOf: string.utf8)
-        if buffer.count >= 1 << 20 { flush() }
-    }
-    func flush() {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeBytes { raw in Foundation.write(fd, raw.baseAddress! + done, raw.count - done) }
-            if n <= 0 { break }
-            done += n
-        }
-        buffer.removeAll(keepingCapacity: true)
-    }
-    deinit { flush() }
-}

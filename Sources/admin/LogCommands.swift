@@ -272,19 +272,21 @@ struct Export: ParsableCommand {
     func run() throws {
         do {
             let reader = try EventLogReader(layout: global.layout)
-            var fd: Int32 = 1
-            var tmp: String?
-            if let file {
-                tmp = file + ".tmp"
-                fd = open(tmp!, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-                guard fd >= 0 else { throw EventStoreError(.io, "cannot write \(file)") }
+            let tmp = file.map { $0 + ".tmp" }
+            let out: OutputBuffer
+            if let file, let tmp {
+                guard let output = try? PosixFile(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC) else {
+                    throw EventStoreError(.io, "cannot write \(file)")
+                }
+                out = OutputBuffer(file: output)
+            } else {
+                out = OutputBuffer()
             }
-            let out = OutputBuffer(fd: fd)
             try printEvents(reader: reader, selection: try ReadSelection.parse([]), out: out)
             if let file, let tmp {
-                fsync(fd)
-                close(fd)
-                guard rename(tmp, file) == 0 else { throw EventStoreError(.io, "cannot rename \(tmp) to \(file)") }
+                out.flush()
+                try? out.file.sync()
+                guard (try? PosixFile.rename(tmp, to: file)) != nil else { throw EventStoreError(.io, "cannot rename \(tmp) to \(file)") }
             }
         } catch { throw fail(error) }
     }

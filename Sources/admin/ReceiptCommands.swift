@@ -127,15 +127,14 @@ struct ReceiptCommand: ParsableCommand {
             }
             let receipt = try Receipt.sign(reader: reader, position: position, key: privateKey)
             if let out {
-                let fd = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-                guard fd >= 0 else {
-                    throw EventStoreError(.io, "cannot create \(out): \(String(cString: strerror(errno)))")
-                }
+                let file = try PosixFile(path: out, flags: O_WRONLY | O_CREAT | O_EXCL, failure: "cannot create \(out)")
                 let bytes = receipt.fileBytes
-                let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-                let synced = fsync(fd) == 0
-                close(fd)
-                guard written == bytes.count, synced else { throw EventStoreError(.io, "cannot write \(out)") }
+                do {
+                    try file.writeAll(bytes)
+                    try file.sync()
+                } catch {
+                    throw EventStoreError(.io, "cannot write \(out)")
+                }
                 if output.json {
                     printJSON(receipt.document)
                 } else {

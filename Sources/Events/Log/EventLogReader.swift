@@ -158,16 +158,16 @@ public final class EventLogReader: @unchecked Sendable {
                     .corruption, "log segment \(f.path) is damaged at offset \(frame.offset), position \(frame.firstPosition): invalid frame header")
             }
             let compressed = UnsafeRawBufferPointer(rebasing: raw[FrameHeader.size...])
-            guard crc32c(compressed) == h.bodyCRC else {
+            switch FrameBody.decode(compressed, header: h, decompressor: ZstdDecompressor()) {
+            case .success(let out):
+                return out
+            case .failure(.checksum):
                 throw EventStoreError(
                     .corruption, "log segment \(f.path) is damaged at offset \(frame.offset), position \(frame.firstPosition): body checksum mismatch")
-            }
-            var out: [UInt8] = []
-            guard ZstdDecompressor().decompress(compressed, size: Int(h.uncompressedLength), into: &out) else {
+            case .failure(.decompression):
                 throw EventStoreError(
                     .corruption, "log segment \(f.path) at offset \(frame.offset), position \(frame.firstPosition): zstd frame does not decompress")
             }
-            return out
         }
     }
 

@@ -113,7 +113,7 @@ public struct LogRepair: Sendable {
     private func perform(_ move: Move) throws {
         guard !fileExists(move.target) else { throw EventStoreError(.io, "\(move.target) exists already; retry in a second") }
         if move.offset == 0 {
-            guard rename(move.source, move.target) == 0 else { throw PosixFile.error("cannot move \(move.source) to \(move.target)") }
+            try PosixFile.rename(move.source, to: move.target, failure: "cannot move \(move.source) to \(move.target)")
             return
         }
         let source = try PosixFile(path: move.source, flags: O_RDWR)
@@ -137,9 +137,7 @@ public struct LogRepair: Sendable {
         guard fileExists(layout.projections) else { return nil }
         let target = "\(damagedDirectory)/projections-\(Self.stamp()).sqlite"
         for suffix in ["", "-wal", "-shm"] where fileExists(layout.projections + suffix) {
-            guard rename(layout.projections + suffix, target + suffix) == 0 else {
-                throw PosixFile.error("cannot move \(layout.projections + suffix) aside")
-            }
+            try PosixFile.rename(layout.projections + suffix, to: target + suffix, failure: "cannot move \(layout.projections + suffix) aside")
         }
         try PosixFile.syncDirectory(layout.root)
         return target

@@ -64,57 +64,43 @@ public struct LogVerifier: Sendable {
             return r
         }
 
-        // One thread reads, checks and decompresses frames a few ahead; this one hashes.
-        enum Scanned {
-            case segment(index: Int, path: String, first: Int64, header: SegmentHeader?)
-            case step(FrameScanner.Step, fileSize: Int)
-        }
-        let scan = Prefetch<Scanned>(maxQueued: 8) { emit in
-            for (n, seg) in segments.enumerated() {
-                let file = try PosixFile(path: seg.path, flags: O_RDONLY)
-                var scanner = try FrameScanner(file: file, segmentFirst: seg.first)
-                guard emit(.segment(index: n, path: seg.path, first: seg.first, header: try scanner.segmentHeader()))
-                else { return }
-                while true {
-                    let step = try scanner.next()
-                    guard emit(.step(step, fileSize: scanner.fileSize)) else { return }
-                    guard case .frame = step else { break }
-                }
+        // One thread reads, checks and decompresses frames a few ahead; this one hashes. A torn
+        // tail may be only in the last segment.
+        let scan = Prefetch<FrameWalker.Step>(maxQueued: 8) { emit in
+            var walker = FrameWalker(segments) { n, _ in n == segments.count - 1 }
+            while true {
+                let step = try walker.next()
+                guard emit(step) else { return }
+                if case .end = step { return }
             }
         }
         defer { scan.cancel() }
 
         var path = ""
-        var isLastSegment = false
-        func segmentIndex(_ path: String) -> Int { segments.firstIndex { $0.path == path } ?? 0 }
-        while let item = try scan.next() {
-            let step: FrameScanner.Step
-            switch item {
-            case .segment(let n, let segmentPath, let first, let header):
-                path = segmentPath
-                isLastSegment = n == segments.count - 1
+        var segmentIndex = 0
+        walk: while let step = try scan.next() {
+            let frame: FrameScanner.ReadFrame
+            switch step {
+            case .segment(let n, let header):
+                path = segments[n].path
+                segmentIndex = n
                 guard let header else { return fail(path, 0, expected, "the segment header is invalid") }
-                guard header.firstPosition == expected, first == expected else {
+                guard header.firstPosition == expected, segments[n].first == expected else {
                     return fail(path, 0, expected, "the segment starts at position \(header.firstPosition), expected \(expected)")
                 }
                 guard header.previousHash == (previous ?? [UInt8](repeating: 0, count: 32)) else {
                     return fail(path, 0, expected, "the segment's previous hash does not continue the chain")
                 }
                 continue
-            case .step(let s, _):
-                step = s
-            }
-            guard case .frame(let frame) = step else {
-                if case .bad(let offset, let reason, let torn, _) = step {
-                    let segmentIndex = segments.count - 1
-                    if torn && isLastSegment, try FrameHunt.lastPosition(after: offset, in: segments, segmentIndex: segmentIndex) == nil {
-                        report.tornTail = Problem(segment: path, offset: offset, position: expected, reason: reason)
-                        continue
-                    }
-                    let follows = torn && isLastSegment ? "; valid frames follow, so this is not a torn write" : ""
-                    return fail(path, offset, expected, reason + follows)
-                }
+            case .tornTail(_, let offset, let reason):
+                report.tornTail = Problem(segment: path, offset: offset, position: expected, reason: reason)
                 continue
+            case .damage(_, let offset, let reason, _, let followed):
+                return fail(path, offset, expected, reason + (followed != nil ? FrameWalker.framesFollow : ""))
+            case .end:
+                break walk
+            case .frame(_, let read):
+                frame = read
             }
             let h = frame.header
             guard h.firstPosition == expected else {
@@ -164,7 +150,7 @@ public struct LogVerifier: Sendable {
             if h.isCommit {
                 committedHash = previous
                 committedPosition = h.lastPosition
-                committedEnd = (segmentIndex(path), frame.offset + h.totalLength)
+                committedEnd = (segmentIndex, frame.offset + h.totalLength)
             }
             progress?(h.lastPosition)
         }

@@ -114,40 +114,54 @@ struct Recovery {
     typealias Segments = [(first: Int64, path: String)]
     typealias PendingFrame = (LogIndex.Frame, [(Int64, String, Int64, UUID)])
 
+    /// The steps, in order: drop an empty segment a torn roll left; check the part of the log the
+    /// index knows (or rebuild the index); scan the rest, indexing the committed frames the index
+    /// lacks; a writer then cuts the torn or uncommitted tail.
     func run(report: inout RecoveryReport) throws -> Tail {
         var segments = try layout.segments()
         let claim = try claimed ?? index.lastFrame()
-        try dropInterruptedRoll(&segments, claim: claim, report: &report)
-        var start = Cursor()
-        if let agreed = try walkIndexedHeaders(segments) {
-            start = agreed.after
-            if mode == .writer, let last = agreed.lastFrame {
-                try checkBody(of: last, segments, before: agreed.before, claim: claim)
-            }
-        } else {
-            if mode == .writer, claim != nil {
-                // Check the whole log before the index is reset: a refused open must leave the
-                // index's record of what was committed for the next attempt and for a repair.
-                var dry = RecoveryReport()
-                let scratch = try LogIndex.inMemory(copying: nil, immutable: true)
-                _ = try Recovery(layout: layout, index: scratch, logger: logger, mode: .inspect, claimed: claim).run(report: &dry)
-            }
-            logger.warning("the index does not match the log; rebuilding it", metadata: ["index.path": "\(index.path)"])
-            try index.reset()
-            report.indexRebuilt = true
-        }
-        let committed = try scan(segments, from: start, claim: claim, report: &report)
+        try dropEmptySegment(&segments, claim: claim, report: &report)
+        let start = try checkIndexedPart(segments, claim: claim, report: &report)
+        let committed = try scanTail(segments, from: start, claim: claim, report: &report)
         guard !segments.isEmpty else { return Tail() }
         var tail = Tail(
             segmentFirst: segments[committed.segment].first, segmentEnd: committed.offset, nextPosition: committed.expected,
             lastHash: committed.previousHash, lastRecordedAt: committed.lastRecorded)
-        if mode == .writer { try cutAfter(committed, segments, tail: &tail, report: &report) }
+        if mode == .writer { try cutTornTail(after: committed, segments, tail: &tail, report: &report) }
         return tail
+    }
+
+    /// Where the scan starts: after the index's last frame when the index agrees with the log (a
+    /// writer reads that frame's body once more), else at the start of the log, with the index
+    /// reset to be rebuilt.
+    private func checkIndexedPart(_ segments: Segments, claim: LogIndex.Frame?, report: inout RecoveryReport) throws -> Cursor {
+        guard let agreed = try walkIndexedHeaders(segments) else {
+            try rebuildIndex(claim: claim, report: &report)
+            return Cursor()
+        }
+        if mode == .writer, let last = agreed.lastFrame {
+            try checkBody(of: last, segments, before: agreed.before, claim: claim)
+        }
+        return agreed.after
+    }
+
+    /// Resets an index that does not match the log. A writer whose index recorded commits checks
+    /// the whole log first: a refused open must leave the index's record of what was committed for
+    /// the next attempt and for a repair.
+    private func rebuildIndex(claim: LogIndex.Frame?, report: inout RecoveryReport) throws {
+        if mode == .writer, claim != nil {
+            var dry = RecoveryReport()
+            let scratch = try LogIndex.inMemory(copying: nil, immutable: true)
+            _ = try Recovery(layout: layout, index: scratch, logger: logger, mode: .inspect, claimed: claim).run(report: &dry)
+        }
+        logger.warning("the index does not match the log; rebuilding it", metadata: ["index.path": "\(index.path)"])
+        try index.reset()
+        report.indexRebuilt = true
     }
 
     /// A last segment whose header never reached the disk, or that holds less than a header and a
     /// frame header, is the end of a torn roll: a writer removes it, a reader ignores it.
-    private func dropInterruptedRoll(_ segments: inout Segments, claim: LogIndex.Frame?, report: inout RecoveryReport) throws {
+    private func dropEmptySegment(_ segments: inout Segments, claim: LogIndex.Frame?, report: inout RecoveryReport) throws {
         guard let last = segments.last, (claim?.segment ?? 0) < last.first || claim == nil else { return }
         let file = try PosixFile(path: last.path, flags: O_RDONLY)
         let header = try FrameScanner(file: file, segmentFirst: last.first).segmentHeader()
@@ -255,109 +269,133 @@ struct Recovery {
     }
 
     /// Checks bodies and the chain from `start` on, indexes committed frames, and returns the place
-    /// after the last committed frame.
+    /// after the last committed frame. A reader reads only up to the last COMMIT header (or the
+    /// end of what the index claims).
     /// - Throws: ``LogDamage`` at the first damage.
-    private func scan(_ segments: Segments, from start: Cursor, claim: LogIndex.Frame?, report: inout RecoveryReport) throws -> Cursor {
+    private func scanTail(_ segments: Segments, from start: Cursor, claim: LogIndex.Frame?, report: inout RecoveryReport) throws -> Cursor {
         var cursor = start
         var committed = start
-        var pending: [PendingFrame] = []
-        var streams = StreamTable(index: index)
-        var limit: (segment: Int, offset: Int)? = nil
+        var pending = MissingFrames(index: index)
+        var stopAt: (segment: Int, offset: Int)? = nil
         if mode == .reader {
-            let claimEnd = claim.map { claim -> (segment: Int, offset: Int) in
-                guard let n = segments.firstIndex(where: { $0.first == claim.segment }) else { return (segments.count, 0) }
-                return (n, Int(claim.offset + claim.length))
-            }
-            let commitEnd = try Self.lastCommitEnd(from: start, segments)
-            guard let end = [commitEnd, claimEnd].compactMap({ $0 }).max(by: { ($0.segment, $0.offset) < ($1.segment, $1.offset) }) else {
-                return committed
-            }
-            limit = end
+            guard let end = try readerEnd(segments, from: start, claim: claim) else { return committed }
+            stopAt = end
         }
-        scan: while cursor.segment < segments.count {
-            let n = cursor.segment
-            let seg = segments[n]
-            let file = try PosixFile(path: seg.path, flags: O_RDONLY)
-            if cursor.offset == SegmentHeader.size {
-                try checkSegmentHeader(file, segments, n, cursor: cursor, committed: committed)
-            }
-            var scanner = try FrameScanner(file: file, segmentFirst: seg.first, from: cursor.offset)
-            steps: while true {
-                if let limit, (n, scanner.offset) >= (limit.segment, limit.offset) { break scan }
-                switch try scanner.next() {
-                case .end:
-                    break steps
-                case .bad(let at, let reason, let torn, let header):
-                    let followed = try FrameHunt.lastPosition(after: at, in: segments, segmentIndex: n)
-                    let claimedHere = claim.map { covers($0, segment: seg.first, offset: at) } ?? false
-                    if torn && followed == nil && !claimedHere {
-                        report.cutReason = "torn frame at segment \(seg.path) offset \(at) (\(reason))"
-                        break scan
-                    }
-                    var why = reason
-                    if claimedHere, let claim {
-                        why += "; the index records the log as committed through position \(claim.lastPosition), so this is not a torn write"
-                    } else if followed != nil {
-                        why += "; valid frames follow, so this is not a torn write"
-                    }
-                    throw damage(segments, n, offset: at, position: cursor.expected, reason: why, committed: committed,
-                                 known: [followed, header?.lastPosition, claim.map(\.lastPosition)])
-                case .frame(let frame):
-                    let h = frame.header
-                    func fail(_ position: Int64, _ reason: String) throws -> Never {
-                        throw damage(segments, n, offset: frame.offset, position: position, reason: reason, committed: committed,
-                                     known: [h.lastPosition, claim.map(\.lastPosition), try FrameHunt.lastPosition(after: frame.offset, in: segments, segmentIndex: n)])
-                    }
-                    guard h.firstPosition == cursor.expected else {
-                        try fail(cursor.expected, "expected position \(cursor.expected), found \(h.firstPosition)")
-                    }
-                    guard h.firstRecordedAt >= cursor.lastRecorded, h.lastRecordedAt >= h.firstRecordedAt else {
-                        try fail(h.firstPosition, "recordedAt decreases")
-                    }
-                    var rows: [(Int64, String, Int64, UUID)] = []
-                    do {
-                        cursor.previousHash = try ChainCheck.check(
-                            body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: cursor.previousHash
-                        ) { position, line, digest in
-                            var exported: [UInt8] = []
-                            EventCodec.appendExportLine(stored: line, hash: digest, into: &exported)
-                            let event = try exported.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }
-                            rows.append((position, event.stream, event.version, event.id))
-                        }
-                    } catch let failure as ChainCheck.Failure {
-                        try fail(failure.position, failure.reason)
-                    } catch {
-                        try fail(h.firstPosition, "an event does not decode: \(error)")
-                    }
-                    guard cursor.previousHash == h.lastHash else {
-                        try fail(h.firstPosition, "hash chain broken: the events' bytes do not give the hash the frame header records")
-                    }
-                    cursor.expected = h.lastPosition + 1
-                    cursor.lastRecorded = h.lastRecordedAt
-                    cursor.offset = frame.offset + h.totalLength
-                    pending.append((
-                        LogIndex.Frame(
-                            firstPosition: h.firstPosition, count: Int64(h.count), segment: seg.first, offset: Int64(frame.offset),
-                            length: Int64(h.totalLength), firstRecordedAt: h.firstRecordedAt, lastRecordedAt: h.lastRecordedAt,
-                            lastHash: h.lastHash, rawLength: Int64(h.uncompressedLength)), rows
-                    ))
-                    if h.isCommit {
-                        try streams.insert(pending)
-                        report.indexedFrames += pending.count
-                        pending.removeAll()
-                        committed = cursor
-                    }
+        func claimCovers(_ n: Int, _ offset: Int) -> Bool { claim.map { covers($0, segment: segments[n].first, offset: offset) } ?? false }
+        var walker = FrameWalker(
+            segments, from: (start.segment, start.offset), stopAt: stopAt, huntsAfterDamage: true, mayBeTorn: { !claimCovers($0, $1) })
+        walk: while true {
+            switch try walker.next() {
+            case .end:
+                break walk
+            case .segment(let n, let header):
+                try checkSegmentHeader(header, segments, n, cursor: cursor, committed: committed)
+            case .tornTail(let n, let at, let reason):
+                report.cutReason = "torn frame at segment \(segments[n].path) offset \(at) (\(reason))"
+                break walk
+            case .damage(let n, let at, let reason, let header, let followed):
+                var why = reason
+                if claimCovers(n, at), let claim {
+                    why += "; the index records the log as committed through position \(claim.lastPosition), so this is not a torn write"
+                } else if followed != nil {
+                    why += FrameWalker.framesFollow
                 }
+                throw damage(segments, n, offset: at, position: cursor.expected, reason: why, committed: committed,
+                             known: [followed, header?.lastPosition, claim.map(\.lastPosition)])
+            case .frame(let n, let frame):
+                let rows = try checkFrame(frame, segments, n, cursor: &cursor, committed: committed, claim: claim)
+                if try pending.add(frame, segment: segments[n].first, rows: rows, report: &report) { committed = cursor }
             }
-            cursor.segment += 1
-            cursor.offset = SegmentHeader.size
         }
-        if !pending.isEmpty {
-            report.cutEvents += pending.reduce(0) { $0 + Int($1.0.count) }
-            report.cutReason = report.cutReason ?? "a transaction that never committed"
-        }
+        pending.reportUncommitted(&report)
         try checkClaimReached(claim, committed: committed, segments)
         return committed
+    }
+
+    /// Where a reader stops reading bodies: the end of the last frame whose header carries COMMIT
+    /// or the end of what the index claims, whichever is later; nil: nothing to read.
+    private func readerEnd(_ segments: Segments, from start: Cursor, claim: LogIndex.Frame?) throws -> (segment: Int, offset: Int)? {
+        let claimEnd = claim.map { claim -> (segment: Int, offset: Int) in
+            guard let n = segments.firstIndex(where: { $0.first == claim.segment }) else { return (segments.count, 0) }
+            return (n, Int(claim.offset + claim.length))
+        }
+        let commitEnd = try Self.lastCommitEnd(from: start, segments)
+        return [commitEnd, claimEnd].compactMap({ $0 }).max(by: { ($0.segment, $0.offset) < ($1.segment, $1.offset) })
+    }
+
+    /// Checks one frame against the chain at `cursor` (positions, recordedAt, every line's hash
+    /// and decoding), advances `cursor` past it, and returns its index rows.
+    /// - Throws: ``LogDamage`` when it does not continue the log.
+    private func checkFrame(
+        _ frame: FrameScanner.ReadFrame, _ segments: Segments, _ n: Int, cursor: inout Cursor, committed: Cursor, claim: LogIndex.Frame?
+    ) throws -> [(Int64, String, Int64, UUID)] {
+        let h = frame.header
+        func fail(_ position: Int64, _ reason: String) throws -> Never {
+            throw damage(segments, n, offset: frame.offset, position: position, reason: reason, committed: committed,
+                         known: [h.lastPosition, claim.map(\.lastPosition), try FrameHunt.lastPosition(after: frame.offset, in: segments, segmentIndex: n)])
+        }
+        guard h.firstPosition == cursor.expected else {
+            try fail(cursor.expected, "expected position \(cursor.expected), found \(h.firstPosition)")
+        }
+        guard h.firstRecordedAt >= cursor.lastRecorded, h.lastRecordedAt >= h.firstRecordedAt else {
+            try fail(h.firstPosition, "recordedAt decreases")
+        }
+        var rows: [(Int64, String, Int64, UUID)] = []
+        do {
+            cursor.previousHash = try ChainCheck.check(
+                body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: cursor.previousHash
+            ) { position, line, digest in
+                var exported: [UInt8] = []
+                EventCodec.appendExportLine(stored: line, hash: digest, into: &exported)
+                let event = try exported.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }
+                rows.append((position, event.stream, event.version, event.id))
+            }
+        } catch let failure as ChainCheck.Failure {
+            try fail(failure.position, failure.reason)
+        } catch {
+            try fail(h.firstPosition, "an event does not decode: \(error)")
+        }
+        guard cursor.previousHash == h.lastHash else {
+            try fail(h.firstPosition, "hash chain broken: the events' bytes do not give the hash the frame header records")
+        }
+        cursor.expected = h.lastPosition + 1
+        cursor.lastRecorded = h.lastRecordedAt
+        cursor.segment = n
+        cursor.offset = frame.offset + h.totalLength
+        return rows
+    }
+
+    /// The frames checked since the last COMMIT, indexed when a COMMIT frame ends their transaction.
+    private struct MissingFrames {
+        var streams: StreamTable
+        var frames: [PendingFrame] = []
+
+        init(index: LogIndex) { streams = StreamTable(index: index) }
+
+        /// Adds a checked frame; a COMMIT frame indexes it and those before it. Returns whether it did.
+        mutating func add(
+            _ frame: FrameScanner.ReadFrame, segment: Int64, rows: [(Int64, String, Int64, UUID)], report: inout RecoveryReport
+        ) throws -> Bool {
+            let h = frame.header
+            frames.append((
+                LogIndex.Frame(
+                    firstPosition: h.firstPosition, count: Int64(h.count), segment: segment, offset: Int64(frame.offset),
+                    length: Int64(h.totalLength), firstRecordedAt: h.firstRecordedAt, lastRecordedAt: h.lastRecordedAt,
+                    lastHash: h.lastHash, rawLength: Int64(h.uncompressedLength)), rows
+            ))
+            guard h.isCommit else { return false }
+            try streams.insert(frames)
+            report.indexedFrames += frames.count
+            frames.removeAll()
+            return true
+        }
+
+        /// Frames after the last COMMIT: a transaction that never committed (a writer cuts it).
+        func reportUncommitted(_ report: inout RecoveryReport) {
+            guard !frames.isEmpty else { return }
+            report.cutEvents += frames.reduce(0) { $0 + Int($1.0.count) }
+            report.cutReason = report.cutReason ?? "a transaction that never committed"
+        }
     }
 
     /// The log must hold every position the index recorded as committed: a log that ends before
@@ -376,10 +414,10 @@ struct Recovery {
     }
 
     /// Checks the header of segment `n` as the scan enters it.
-    private func checkSegmentHeader(_ file: PosixFile, _ segments: Segments, _ n: Int, cursor: Cursor, committed: Cursor) throws {
+    private func checkSegmentHeader(_ header: SegmentHeader?, _ segments: Segments, _ n: Int, cursor: Cursor, committed: Cursor) throws {
         let seg = segments[n]
         let reason: String
-        if let header = try FrameScanner(file: file, segmentFirst: seg.first).segmentHeader() {
+        if let header {
             if header.firstPosition != seg.first || seg.first != cursor.expected {
                 reason = "the segment starts at position \(header.firstPosition) (its name says \(seg.first)), but position \(cursor.expected) was expected there (a segment is missing or misnamed)"
             } else if header.previousHash != hashBytes(cursor.previousHash) {
@@ -410,7 +448,7 @@ struct Recovery {
 
     /// A writer cuts everything after the last committed frame: later segments, the rest of
     /// the last one, and a last segment left holding only its header.
-    private func cutAfter(_ committed: Cursor, _ segments: Segments, tail: inout Tail, report: inout RecoveryReport) throws {
+    private func cutTornTail(after committed: Cursor, _ segments: Segments, tail: inout Tail, report: inout RecoveryReport) throws {
         for k in stride(from: segments.count - 1, to: committed.segment, by: -1) {
             report.cutBytes += (try? PosixFile(path: segments[k].path, flags: O_RDONLY).size) ?? 0
             report.cutReason = report.cutReason ?? "segments after the last committed frame"

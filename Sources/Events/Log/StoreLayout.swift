@@ -63,7 +63,7 @@ public struct StoreLayout: Sendable {
         let bytes = Array(Self.markerText.utf8)
         try bytes.withUnsafeBytes { raw in try file.write(raw, at: 0) }
         try file.sync()
-        guard rename(tmp, marker) == 0 else { throw PosixFile.error("cannot create \(marker)") }
+        try PosixFile.rename(tmp, to: marker, failure: "cannot create \(marker)")
         try PosixFile.syncDirectory(root)
     }
 

@@ -269,17 +269,16 @@ public enum ReceiptKeys {
     }
 
     static func write(_ text: String, to path: String, mode: mode_t) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, mode)
-        guard fd >= 0 else {
-            let reason = String(cString: strerror(errno))
-            throw EventStoreError(.io, "cannot create \(path): \(reason)")
-        }
-        defer { close(fd) }
+        let file = try PosixFile(path: path, flags: O_WRONLY | O_CREAT | O_EXCL, mode: mode, failure: "cannot create \(path)")
         // open's mode is masked by the umask; say exactly what the file's mode is.
-        guard fchmod(fd, mode) == 0 else { throw EventStoreError(.io, "cannot set the mode of \(path)") }
+        guard fchmod(file.fd, mode) == 0 else { throw EventStoreError(.io, "cannot set the mode of \(path)") }
         let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-        guard written == bytes.count, fsync(fd) == 0 else { throw EventStoreError(.io, "cannot write \(path)") }
+        do {
+            try file.writeAll(bytes)
+            try file.sync()
+        } catch {
+            throw EventStoreError(.io, "cannot write \(path)")
+        }
     }
 
     static func read(_ path: String, header: String) throws -> [UInt8] {

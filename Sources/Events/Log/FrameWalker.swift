@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 
 /// Reads the frames of one segment file in order, checking each header and body checksum.
-/// A short or invalid frame stops the scan with its offset, the reason, and whether it is what a
-/// crash can leave at the end of a file (*torn*) or damage.
+/// A short or invalid frame stops the scan with its offset, the reason, and whether it looks like
+/// what a crash can leave at the end of a file (*torn*); ``FrameWalker`` decides whether it is.
 struct FrameScanner {
     let file: PosixFile
     let segmentFirst: Int64
@@ -78,20 +78,18 @@ struct FrameScanner {
                 torn: true, header: header)
         }
         let compressed = try file.read(at: offset + FrameHeader.size, count: Int(header.compressedLength))
-        let crc = compressed.withUnsafeBytes { crc32c($0) }
-        guard crc == header.bodyCRC else {
+        switch compressed.withUnsafeBytes({ FrameBody.decode($0, header: header, decompressor: decompressor, decompress: decompress) }) {
+        case .failure(.checksum):
             if compressed.allSatisfy({ $0 == 0 }), offset + header.totalLength == fileSize {
                 return .bad(offset: offset, reason: "the last frame's body was never written (zero bytes)", torn: true, header: header)
             }
             return .bad(offset: offset, reason: "body checksum mismatch (CRC32C)", torn: false, header: header)
+        case .failure(.decompression):
+            return .bad(offset: offset, reason: "the zstd frame does not decompress to the length its header records", torn: false, header: header)
+        case .success(let body):
+            defer { offset += header.totalLength }
+            return .frame(ReadFrame(header: header, offset: offset, body: body))
         }
-        var body: [UInt8] = []
-        if decompress {
-            let ok = compressed.withUnsafeBytes { decompressor.decompress($0, size: Int(header.uncompressedLength), into: &body) }
-            guard ok else { return .bad(offset: offset, reason: "the zstd frame does not decompress to the length its header records", torn: false, header: header) }
-        }
-        defer { offset += header.totalLength }
-        return .frame(ReadFrame(header: header, offset: offset, body: body))
     }
 
     /// Whether every byte from `start` to the end of the file is zero.
@@ -103,6 +101,110 @@ struct FrameScanner {
             at += chunk.count
         }
         return true
+    }
+}
+
+/// A frame's compressed body checked against its header: its CRC32C, then zstd to the length
+/// the header records. Shared by the scanner and the readers.
+enum FrameBody {
+    enum Failure: Error { case checksum, decompression }
+
+    static func decode(
+        _ compressed: UnsafeRawBufferPointer, header: FrameHeader, decompressor: ZstdDecompressor, decompress: Bool = true
+    ) -> Result<[UInt8], Failure> {
+        guard crc32c(compressed) == header.bodyCRC else { return .failure(.checksum) }
+        var body: [UInt8] = []
+        if decompress {
+            guard decompressor.decompress(compressed, size: Int(header.uncompressedLength), into: &body) else {
+                return .failure(.decompression)
+            }
+        }
+        return .success(body)
+    }
+}
+
+/// Walks the frames of a log's segments in order from a place in it, for recovery, `verify` and
+/// the readers' snapshots: each segment's header as the walk enters a segment at its start, each
+/// whole valid frame, then where the walk stops: the end of the log, a torn tail, or damage.
+///
+/// The rule that tells a torn tail from damage is here and nowhere else: bytes that look like
+/// what a crash leaves at the end of a file (see ``FrameScanner/Step/bad(offset:reason:torn:header:)``)
+/// are a torn tail when the caller allows one there (`mayBeTorn`: not inside what the index
+/// records as committed; `verify`: in the last segment) and no valid frame header follows them
+/// anywhere in the log. Everything else is damage.
+struct FrameWalker {
+    typealias Segments = [(first: Int64, path: String)]
+
+    enum Step {
+        /// The walk enters segment `index` at its start: its header (nil: missing or invalid).
+        case segment(index: Int, header: SegmentHeader?)
+        /// A whole valid frame of segment `segment`.
+        case frame(segment: Int, FrameScanner.ReadFrame)
+        /// What a crash can leave at the end of the log, at `offset` of segment `segment`.
+        case tornTail(segment: Int, offset: Int, reason: String)
+        /// Damage at `offset` of segment `segment`: `header` is the damaged frame's own header when
+        /// it is valid, `followedBy` the highest position of a valid frame header after it (looked
+        /// for after torn-looking bytes, and after any damage with `huntsAfterDamage`).
+        case damage(segment: Int, offset: Int, reason: String, header: FrameHeader?, followedBy: Int64?)
+        /// The end of the log, or of what the walk was to read (`stopAt`).
+        case end
+    }
+
+    /// Said of damage that looks torn but is followed by valid frames.
+    static let framesFollow = "; valid frames follow, so this is not a torn write"
+
+    let segments: Segments
+    /// The walk ends when it reaches this place (a segment's index and an offset in it).
+    var stopAt: (segment: Int, offset: Int)? = nil
+    /// Whether valid frame headers are looked for after any damage, not only after bytes that look torn.
+    var huntsAfterDamage = false
+    /// Whether bytes at an offset of a segment (its index) may be a torn tail, as far as the caller knows.
+    let mayBeTorn: (_ segment: Int, _ offset: Int) -> Bool
+
+    private(set) var segment: Int
+    private var offset: Int
+    private var scanner: FrameScanner?
+    private var finished = false
+
+    init(
+        _ segments: Segments, from start: (segment: Int, offset: Int) = (0, SegmentHeader.size),
+        stopAt: (segment: Int, offset: Int)? = nil, huntsAfterDamage: Bool = false,
+        mayBeTorn: @escaping (_ segment: Int, _ offset: Int) -> Bool
+    ) {
+        self.segments = segments
+        self.stopAt = stopAt
+        self.huntsAfterDamage = huntsAfterDamage
+        self.mayBeTorn = mayBeTorn
+        segment = start.segment
+        offset = start.offset
+    }
+
+    mutating func next() throws -> Step {
+        while !finished && segment < segments.count {
+            if scanner == nil {
+                let seg = segments[segment]
+                let opened = try FrameScanner(file: try PosixFile(path: seg.path, flags: O_RDONLY), segmentFirst: seg.first, from: offset)
+                scanner = opened
+                if offset == SegmentHeader.size { return .segment(index: segment, header: try opened.segmentHeader()) }
+            }
+            if let stopAt, (segment, scanner!.offset) >= (stopAt.segment, stopAt.offset) { break }
+            switch try scanner!.next() {
+            case .frame(let frame):
+                return .frame(segment: segment, frame)
+            case .end:
+                segment += 1
+                offset = SegmentHeader.size
+                scanner = nil
+            case .bad(let at, let reason, let torn, let header):
+                finished = true
+                let tornHere = torn && mayBeTorn(segment, at)
+                let followed = tornHere || huntsAfterDamage ? try FrameHunt.lastPosition(after: at, in: segments, segmentIndex: segment) : nil
+                if tornHere && followed == nil { return .tornTail(segment: segment, offset: at, reason: reason) }
+                return .damage(segment: segment, offset: at, reason: reason, header: header, followedBy: followed)
+            }
+        }
+        finished = true
+        return .end
     }
 }
 
