@@ -1,6 +1,5 @@
 import Events
 import Foundation
-import GRDB
 import Projections
 import Synchronization
 import Testing
