@@ -99,17 +99,32 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Events", "Projections", "Rendering"], swiftSettings: swiftSettings),
-        .testTarget(name: "RenderingTests", dependencies: ["Events", "Projections", "Rendering"], swiftSettings: swiftSettings),
+        // What the test targets share: the repository's paths and sample history, temporary
+        // folders, the `admin` binary as a child process, an in-memory event source. Not a product.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "Events", "Projections",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ProjectionsTests", dependencies: ["Events", "Projections", "Rendering", "TestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RenderingTests", dependencies: ["Events", "Projections", "Rendering", "TestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "WorkersTests",
             dependencies: [
-                "Events", "Projections", "Workers", "DemoHistory",
+                "Events", "Projections", "Workers", "DemoHistory", "TestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "AdminTests", dependencies: ["Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "AdminTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// What an operator meets first: folders that are not stores, exit codes, the version, shell
 /// completions, global options anywhere, values at the edges refused at the door, and the
@@ -30,7 +31,7 @@ import Testing
     ]
 
     @Test func aFolderThatIsNotAStoreIsRefusedAndLeftUntouched() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let plain = dir.appendingPathComponent("snapshots")
             try FileManager.default.createDirectory(at: plain, withIntermediateDirectories: true)
             try Data("a file of the user's\n".utf8).write(to: plain.appendingPathComponent("notes.txt"))
@@ -44,7 +45,7 @@ import Testing
             for (folder, expected) in [(plain, "has no STORE file"), (foreign, "not a Hromada Ledger store marker"), (newer, "format version 2")] {
                 let before = try snapshot(folder)
                 for command in Self.storeCommands {
-                    let run = try CLI.run(command + ["--store", folder.path])
+                    let run = try runAdmin(command + ["--store", folder.path])
                     #expect(run.status == 1, "\(command) on \(folder.lastPathComponent): \(run.status) \(run.stderr)")
                     #expect(run.stderr.contains(expected), "\(command): \(run.stderr)")
                     #expect(run.stderr.split(separator: "\n").count == 1, "one clear sentence: \(run.stderr)")
@@ -54,7 +55,7 @@ import Testing
             // init refuses the foreign marker and the newer store too
             for folder in [foreign, newer] {
                 let before = try snapshot(folder)
-                let run = try CLI.run(["init", "--store", folder.path])
+                let run = try runAdmin(["init", "--store", folder.path])
                 #expect(run.status == 1, "\(run.stderr)")
                 #expect(try snapshot(folder) == before)
             }
@@ -62,59 +63,59 @@ import Testing
     }
 
     @Test func aStoreOrInputThatDoesNotExistExits66() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let missing = dir.appendingPathComponent("nothing-here")
             for command in Self.storeCommands {
-                let run = try CLI.run(command + ["--store", missing.path])
+                let run = try runAdmin(command + ["--store", missing.path])
                 #expect(run.status == 66, "\(command): \(run.status) \(run.stderr)")
                 #expect(run.stderr.contains("there is no store at"), "\(command): \(run.stderr)")
             }
             #expect(!FileManager.default.fileExists(atPath: missing.path))
             let store = dir.appendingPathComponent("store")
-            #expect(try CLI.run(["init", "--store", store.path]).status == 0)
-            let run = try CLI.run(["import", dir.appendingPathComponent("absent.jsonl").path, "--store", store.path])
+            #expect(try runAdmin(["init", "--store", store.path]).status == 0)
+            let run = try runAdmin(["import", dir.appendingPathComponent("absent.jsonl").path, "--store", store.path])
             #expect(run.status == 66, "\(run.stderr)")
             #expect(run.stderr.contains("absent.jsonl"))
         }
     }
 
     @Test func versionCompletionsAndGlobalOptionsAnywhere() throws {
-        let version = try CLI.run(["--version"])
+        let version = try runAdmin(["--version"])
         #expect(version.status == 0)
         #expect(version.stdout.contains("store format 1"))
         for shell in ["bash", "zsh", "fish"] {
-            let script = try CLI.run(["completions", shell])
+            let script = try runAdmin(["completions", shell])
             #expect(script.status == 0)
             #expect(script.stdout.contains("admin"))
             #expect(script.stdout.contains("snapshot"), "\(shell) completes subcommands")
         }
-        #expect(try CLI.run(["completions", "tcsh"]).status == 64)
-        try inTemporaryDirectory { dir in
+        #expect(try runAdmin(["completions", "tcsh"]).status == 64)
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
-            #expect(try CLI.run(["init", "--store", store.path]).status == 0)
-            #expect(try CLI.run(["import", CLI.sampleHistory.path, "--store", store.path]).status == 0)
-            #expect(try CLI.run(["project", "--store", store.path]).status == 0)
-            let after = try CLI.run(["query", "regions", "--json", "--store", store.path])
+            #expect(try runAdmin(["init", "--store", store.path]).status == 0)
+            #expect(try runAdmin(["import", TestPaths.sampleHistory.path, "--store", store.path]).status == 0)
+            #expect(try runAdmin(["project", "--store", store.path]).status == 0)
+            let after = try runAdmin(["query", "regions", "--json", "--store", store.path])
             #expect(after.status == 0, "\(after.stderr)")
             for arrangement in [
                 ["--store", store.path, "query", "regions", "--json"], ["query", "--store", store.path, "regions", "--json"],
                 ["query", "--store=\(store.path)", "regions", "--json"], ["query", "regions", "--store", store.path, "--json"],
             ] {
-                let run = try CLI.run(arrangement)
+                let run = try runAdmin(arrangement)
                 #expect(run.status == 0, "\(arrangement): \(run.stderr)")
                 #expect(run.stdout == after.stdout, "\(arrangement)")
             }
-            let snapshots = try CLI.run(["snapshot", "--store", store.path, "list", "--snapshots", dir.appendingPathComponent("snaps").path])
+            let snapshots = try runAdmin(["snapshot", "--store", store.path, "list", "--snapshots", dir.appendingPathComponent("snaps").path])
             #expect(snapshots.status == 0, "\(snapshots.stderr)")
         }
     }
 
     @Test func valuesAtTheEdgesAreRefusedAtTheDoorAndTheExportReimports() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
-            #expect(try CLI.run(["init", "--store", store.path]).status == 0)
-            func append(_ extra: [String], data: String = #"{"n":1}"#) throws -> Run {
-                try CLI.run(["append", "--store", store.path, "--stream", "note-edge", "--type", "NoteTaken", "--no-validate", "--data", data] + extra)
+            #expect(try runAdmin(["init", "--store", store.path]).status == 0)
+            func append(_ extra: [String], data: String = #"{"n":1}"#) throws -> ChildResult {
+                try runAdmin(["append", "--store", store.path, "--stream", "note-edge", "--type", "NoteTaken", "--no-validate", "--data", data] + extra)
             }
             // a fraction beyond milliseconds is a valid time (it used to trap)
             let micro = try append(["--occurred-at", "2020-05-01T10:00:00.123456Z"])
@@ -130,50 +131,50 @@ import Testing
             #expect(big.stderr.contains("big"), "\(big.stderr)")
             let fine = try append([], data: #"{"x":9007199254740992.0,"y":-0.0,"z":1.5e300}"#)
             #expect(fine.status == 0, "\(fine.stderr)")
-            let read = try CLI.run(["read", "--store", store.path])
+            let read = try runAdmin(["read", "--store", store.path])
             #expect(read.stdoutLines.count == 2)
             #expect(read.stdout.contains(#""data":{"x":9.007199254740992e+15,"y":0,"z":1.5e+300}"#), "\(read.stdout)")
             #expect(read.stdout.contains(#""occurredAt":"2020-05-01T10:00:00.123Z""#))
 
             // the export imports into an empty store with the same hashes
             let exportFile = dir.appendingPathComponent("export.jsonl")
-            #expect(try CLI.run(["export", exportFile.path, "--store", store.path]).status == 0)
+            #expect(try runAdmin(["export", exportFile.path, "--store", store.path]).status == 0)
             let second = dir.appendingPathComponent("second")
-            #expect(try CLI.run(["init", "--store", second.path]).status == 0)
-            let reimport = try CLI.run(["import", exportFile.path, "--store", second.path, "--no-validate"])
+            #expect(try runAdmin(["init", "--store", second.path]).status == 0)
+            let reimport = try runAdmin(["import", exportFile.path, "--store", second.path, "--no-validate"])
             #expect(reimport.status == 0, "\(reimport.stderr)")
-            #expect(try CLI.run(["export", "--store", second.path]).stdout == String(decoding: try Data(contentsOf: exportFile), as: UTF8.self))
+            #expect(try runAdmin(["export", "--store", second.path]).stdout == String(decoding: try Data(contentsOf: exportFile), as: UTF8.self))
 
             // a far-future recordedAt in an import is refused, and the clock is not frozen
             let future = dir.appendingPathComponent("future.jsonl")
             try Data(#"{"stream":"note-edge","type":"NoteTaken","occurredAt":"2021-01-01T00:00:00Z","recordedAt":"9999-12-31T00:00:00Z","data":{}}"#.utf8 + [0x0A])
                 .write(to: future)
-            let refused = try CLI.run(["import", future.path, "--store", store.path, "--no-validate"])
+            let refused = try runAdmin(["import", future.path, "--store", store.path, "--no-validate"])
             #expect(refused.status == 1, "\(refused.stderr)")
             #expect(refused.stderr.contains("recordedAt"), "\(refused.stderr)")
-            #expect(try CLI.run(["read", "--store", store.path]).stdoutLines.count == 2)
+            #expect(try runAdmin(["read", "--store", store.path]).stdoutLines.count == 2)
         }
     }
 
     @Test func anImportThatStopsSaysWhatWasNotCheckedAndRejectsAreSummarised() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
-            #expect(try CLI.run(["init", "--store", store.path]).status == 0)
-            let sample = try CLI.sampleLines()
+            #expect(try runAdmin(["init", "--store", store.path]).status == 0)
+            let sample = try Sample.lines()
             // every line of the sample after the first 10 refers to things the first 10 did not create
             var lines = Array(sample.prefix(10))
             lines.append(Array(#"{"stream":"note-x","type":"NoSuchType","occurredAt":"2020-01-01T00:00:00Z","data":{}}"#.utf8))
             lines.append(contentsOf: sample.suffix(40))
             let file = dir.appendingPathComponent("mixed.jsonl")
             try Data(lines.joinedLines()).write(to: file)
-            let stopped = try CLI.run(["import", file.path, "--store", store.path])
+            let stopped = try runAdmin(["import", file.path, "--store", store.path])
             #expect(stopped.status == 1)
             #expect(stopped.stderr.contains("line 11 is rejected"), "\(stopped.stderr)")
             #expect(stopped.stderr.contains("the 40 lines after it were not checked"), "\(stopped.stderr)")
-            #expect(try CLI.run(["read", "--store", store.path]).stdout.isEmpty, "all or nothing")
+            #expect(try runAdmin(["read", "--store", store.path]).stdout.isEmpty, "all or nothing")
 
             let rejects = dir.appendingPathComponent("rejects.jsonl")
-            let skipped = try CLI.run(["import", file.path, "--store", store.path, "--skip-invalid", rejects.path])
+            let skipped = try runAdmin(["import", file.path, "--store", store.path, "--skip-invalid", rejects.path])
             #expect(skipped.status == 1)
             let rejected = String(decoding: try Data(contentsOf: rejects), as: UTF8.self).split(separator: "\n")
             #expect(rejected.count >= 2)
@@ -184,18 +185,18 @@ import Testing
     }
 
     @Test func historySpeaksEnglishAndItsJSONCarriesIdsAndHashes() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
-            #expect(try CLI.run(["init", "--store", store.path]).status == 0)
-            #expect(try CLI.run(["import", CLI.sampleHistory.path, "--store", store.path]).status == 0)
+            #expect(try runAdmin(["init", "--store", store.path]).status == 0)
+            #expect(try runAdmin(["import", TestPaths.sampleHistory.path, "--store", store.path]).status == 0)
             let stream = "submission-bp-2020-00007"
-            let events = try CLI.run(["read", "--stream", stream, "--store", store.path]).stdoutLines
+            let events = try runAdmin(["read", "--stream", stream, "--store", store.path]).stdoutLines
             try #require(!events.isEmpty)
-            let text = try CLI.run(["history", stream, "--store", store.path])
+            let text = try runAdmin(["history", stream, "--store", store.path])
             #expect(text.status == 0, "\(text.stderr)")
             #expect(text.stdout.hasPrefix("History of stream \(stream): \(events.count) events"), "\(text.stdout.prefix(200))")
             #expect(text.stdout.contains("submission «"), "\(text.stdout.prefix(400))")
-            let json = try CLI.run(["history", stream, "--json", "--store", store.path])
+            let json = try runAdmin(["history", stream, "--json", "--store", store.path])
             let document = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
             let entries = try #require(document?["events"] as? [[String: Any]])
             #expect(entries.count == events.count)

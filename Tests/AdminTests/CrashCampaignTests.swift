@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A short run of the kill -9 campaign (`scripts/crash_campaign.py`, the full one is
 /// `make crash-campaign`) against the binary these tests use: import, appends, project, rebuild,
@@ -7,7 +8,7 @@ import Testing
 /// checks; first the self-test, in which a lost acknowledged event, a prefix violation, a damaged
 /// frame and a changed read-model row are planted and must each be flagged.
 @Suite struct CrashCampaignTests {
-    static let script = CLI.repoRoot.appendingPathComponent("scripts/crash_campaign.py")
+    static let script = TestPaths.repoRoot.appendingPathComponent("scripts/crash_campaign.py")
 
     struct Outcome {
         var status: Int32
@@ -21,8 +22,8 @@ import Testing
     }
 
     static func campaign(runs: Int, seed: String, extra: [String: String] = [:]) throws -> Outcome {
-        let admin = try CLI.binary()
-        return try inTemporaryDirectory { dir in
+        let admin = try TestPaths.adminBinary()
+        return try withTemporaryDirectory { dir in
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             process.arguments = ["python3", script.path]

@@ -1,44 +1,45 @@
 import Events
 import Foundation
 import Testing
+import TestSupport
 
 /// The log's commands end to end, through the built `admin` binary: init, import, export, read,
 /// append, verify; exit codes and error messages as in docs CLI.md.
 @Suite struct LogCommandTests {
 
     @Test func theSampleRoundTripsThroughImportAndExportWithIdenticalHashes() throws {
-        try inTemporaryDirectory { dir in
-            let sample = try CLI.sampleLines()
+        try withTemporaryDirectory { dir in
+            let sample = try Sample.lines()
             let first = dir.appendingPathComponent("first")
             let second = dir.appendingPathComponent("second")
             // global options before and after the subcommand
-            #expect(try CLI.run(["--store", first.path, "init"]).status == 0)
-            #expect(try CLI.run(["init", "--store", second.path]).status == 0)
-            #expect(try CLI.run(["init", "--store", second.path]).status == 0, "init is idempotent")
+            #expect(try runAdmin(["--store", first.path, "init"]).status == 0)
+            #expect(try runAdmin(["init", "--store", second.path]).status == 0)
+            #expect(try runAdmin(["init", "--store", second.path]).status == 0, "init is idempotent")
 
-            let imported = try CLI.run(["--store", first.path, "import", CLI.sampleHistory.path])
+            let imported = try runAdmin(["--store", first.path, "import", TestPaths.sampleHistory.path])
             #expect(imported.status == 0, "\(imported.stderr)")
             #expect(imported.stdout.contains("imported \(sample.count) events (0 already in the log, 0 rejected); head position \(sample.count)"))
 
             let exportFile = dir.appendingPathComponent("export.jsonl")
-            let exported = try CLI.run(["export", exportFile.path, "--store", first.path])
+            let exported = try runAdmin(["export", exportFile.path, "--store", first.path])
             #expect(exported.status == 0, "\(exported.stderr)")
             let exportBytes = try Data(contentsOf: exportFile)
             let exportLines = String(decoding: exportBytes, as: UTF8.self).split(separator: "\n")
             try #require(exportLines.count == sample.count)
-            #expect(try CLI.run(["--store", first.path, "export"]).stdout == String(decoding: exportBytes, as: UTF8.self))
+            #expect(try runAdmin(["--store", first.path, "export"]).stdout == String(decoding: exportBytes, as: UTF8.self))
             for (n, line) in exportLines.enumerated() {
                 #expect(line.hasPrefix("{\"position\":\(n + 1),"))
             }
 
             // into an empty store: the same positions, versions, recordedAt and hashes
-            let reimported = try CLI.run(["--store", second.path, "import", exportFile.path])
+            let reimported = try runAdmin(["--store", second.path, "import", exportFile.path])
             #expect(reimported.status == 0, "\(reimported.stderr)")
-            let again = try CLI.run(["--store", second.path, "export"])
+            let again = try runAdmin(["--store", second.path, "export"])
             #expect(again.status == 0)
             #expect(Data(again.stdout.utf8) == exportBytes, "the second store's export differs from the first's")
 
-            let verify = try CLI.run(["--store", second.path, "verify"])
+            let verify = try runAdmin(["--store", second.path, "verify"])
             #expect(verify.status == 0, "\(verify.stderr)")
             #expect(verify.stdout.contains("ok: \(sample.count) events"))
             #expect(verify.stdout.contains("head position \(sample.count), hash \(hashField(exportLines.last!))"))
@@ -69,26 +70,26 @@ import Testing
 
             // importing the same history again changes nothing
             let files = try logFiles(of: first)
-            for file in [CLI.sampleHistory] {  // (re-importing an export: LogTests)
-                let repeated = try CLI.run(["--store", first.path, "import", file.path])
+            for file in [TestPaths.sampleHistory] {  // (re-importing an export: LogTests)
+                let repeated = try runAdmin(["--store", first.path, "import", file.path])
                 #expect(repeated.status == 0, "\(repeated.stderr)")
                 #expect(repeated.stdout.contains("imported 0 events (\(sample.count) already in the log, 0 rejected); head position \(sample.count)"))
             }
             #expect(try logFiles(of: first) == files, "a re-import changed the log")
-            #expect(try CLI.run(["--store", first.path, "export"]).stdout == String(decoding: exportBytes, as: UTF8.self))
+            #expect(try runAdmin(["--store", first.path, "export"]).stdout == String(decoding: exportBytes, as: UTF8.self))
         }
     }
 
     @Test func everyInvalidEventAfterTheSampleIsRejectedNamingLineAndFieldAndChangesNothing() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
-            #expect(try CLI.run(["--store", store.path, "init"]).status == 0)
-            let imported = try CLI.run(["--store", store.path, "import", CLI.sampleHistory.path])
+            #expect(try runAdmin(["--store", store.path, "init"]).status == 0)
+            let imported = try runAdmin(["--store", store.path, "import", TestPaths.sampleHistory.path])
             try #require(imported.status == 0, "\(imported.stderr)")
             let files = try logFiles(of: store)
-            let export = try CLI.run(["--store", store.path, "export"]).stdout
+            let export = try runAdmin(["--store", store.path, "export"]).stdout
 
-            let entries = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: CLI.invalidAfterSample)) as? [[String: Any]])
+            let entries = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: TestPaths.invalidAfterSample)) as? [[String: Any]])
             try #require(entries.count >= 10)
             // where the rule that is broken is plain, the field that must be named
             let fields: [String: String] = [
@@ -112,7 +113,7 @@ import Testing
                 let file = dir.appendingPathComponent("invalid-\(n).jsonl")
                 try line.write(to: file)
 
-                let result = try CLI.run(["--store", store.path, "import", file.path])
+                let result = try runAdmin(["--store", store.path, "import", file.path])
                 #expect(result.status == 1, "\(why): exit status \(result.status)")
                 #expect(!result.signalled, "\(why): admin crashed: \(result.stderr)")
                 let error = result.errorLine
@@ -124,9 +125,9 @@ import Testing
                 }
                 #expect(!result.stdout.contains("imported"), "\(why): \(result.stdout)")
                 #expect(try logFiles(of: store) == files, "\(why): the log changed")
-                #expect(try CLI.run(["--store", store.path, "export"]).stdout == export, "\(why): the export changed")
+                #expect(try runAdmin(["--store", store.path, "export"]).stdout == export, "\(why): the export changed")
             }
-            let verify = try CLI.run(["--store", store.path, "verify"])
+            let verify = try runAdmin(["--store", store.path, "verify"])
             #expect(verify.status == 0, "\(verify.stderr)")
 
             // with --skip-invalid: the valid line goes in, each rejected one is written with its reason
@@ -137,7 +138,7 @@ import Testing
             let mixedFile = dir.appendingPathComponent("mixed.jsonl")
             try mixed.write(to: mixedFile)
             let rejects = dir.appendingPathComponent("rejects.jsonl")
-            let skipping = try CLI.run(["--store", store.path, "import", "--skip-invalid", rejects.path, mixedFile.path])
+            let skipping = try runAdmin(["--store", store.path, "import", "--skip-invalid", rejects.path, mixedFile.path])
             #expect(skipping.status == 1, "rejected lines must give exit status 1")
             #expect(skipping.stdout.contains("imported 1 events (0 already in the log, \(entries.count) rejected)"), "\(skipping.stdout)")
             let rejected = String(decoding: try Data(contentsOf: rejects), as: UTF8.self).split(separator: "\n")
@@ -148,19 +149,19 @@ import Testing
                 #expect((object?["field"] as? String)?.isEmpty == false)
                 #expect((object?["reason"] as? String)?.isEmpty == false)
             }
-            let head = try CLI.run(["--store", store.path, "read", "--from", "\(try CLI.sampleLines().count + 1)"])
+            let head = try runAdmin(["--store", store.path, "read", "--from", "\(try Sample.lines().count + 1)"])
             #expect(head.stdoutLines.count == 1)
             #expect(head.stdoutLines.first?.contains("community-skip-1") == true)
         }
     }
 
     @Test func appendConflictsOnExpectedVersionAndRetriesByID() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
             let id = UUID().uuidString.lowercased()
-            func append(_ extra: [String], n: Int) throws -> Run {
-                try CLI.run(
+            func append(_ extra: [String], n: Int) throws -> ChildResult {
+                try runAdmin(
                     ["--store", store, "append", "--stream", "note-a", "--type", "NoteTaken", "--data", #"{"n":\#(n)}"#, "--no-validate",
                      "--occurred-at", "2021-01-01T10:00:00Z"] + extra)
             }
@@ -183,7 +184,7 @@ import Testing
 
             let second = try append(["--expected-version", "0"], n: 2)
             #expect(second.stdout.contains("appended at position 2"), "\(second.stderr)")
-            let read = try CLI.run(["--store", store, "read", "--stream", "note-a"])
+            let read = try runAdmin(["--store", store, "read", "--stream", "note-a"])
             #expect(read.stdoutLines.count == 2)
             #expect(read.stdoutLines.last?.contains(#""version":1"#) == true)
         }
@@ -192,10 +193,10 @@ import Testing
     /// CLI.md documents `--expected-version N` and EVENTS.md `-1` = "the stream must not exist":
     /// `--expected-version -1`, as two arguments, must be accepted.
     @Test func appendAcceptsExpectedVersionMinusOneAsItsOwnArgument() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            let result = try CLI.run(
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            let result = try runAdmin(
                 ["--store", store, "append", "--stream", "note-a", "--type", "NoteTaken", "--data", #"{"n":1}"#, "--no-validate",
                  "--expected-version", "-1"])
             #expect(result.status == 0, "exit \(result.status): \(result.stderr.split(separator: "\n").first ?? "")")
@@ -204,15 +205,15 @@ import Testing
     }
 
     @Test func verifyNamesTheSegmentOffsetAndPositionOfDamage() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
             let input = dir.appendingPathComponent("first-63.jsonl")
-            try Data(try CLI.sampleLines().prefix(63).joinedLines()).write(to: input)
-            #expect(try CLI.run(["--store", store.path, "init"]).status == 0)
-            let imported = try CLI.run(["--store", store.path, "import", "--commit-every", "7", input.path])
+            try Data(try Sample.lines().prefix(63).joinedLines()).write(to: input)
+            #expect(try runAdmin(["--store", store.path, "init"]).status == 0)
+            let imported = try runAdmin(["--store", store.path, "import", "--commit-every", "7", input.path])
             #expect(imported.status == 0, "\(imported.stderr)")
             #expect(imported.stdoutLines.filter { $0.hasPrefix("committed ") }.count == 10)
-            #expect(try CLI.run(["--store", store.path, "verify"]).status == 0)
+            #expect(try runAdmin(["--store", store.path, "verify"]).status == 0)
 
             let segment = try #require(try segments(of: store).first)
             let bytes = [UInt8](try Data(contentsOf: segment))
@@ -223,14 +224,14 @@ import Testing
             damaged[frame.offset + 92 + 20] ^= 0x04
             try Data(damaged).write(to: segment)
 
-            let verify = try CLI.run(["--store", store.path, "verify"])
+            let verify = try runAdmin(["--store", store.path, "verify"])
             #expect(verify.status == 1)
             let error = verify.errorLine
             #expect(error.contains(segment.lastPathComponent), "\(error)")
             #expect(error.contains("offset \(frame.offset)"), "\(error)")
             #expect(error.contains("position \(frame.firstPosition)"), "\(error)")
 
-            let json = try CLI.run(["--store", store.path, "verify", "--json"])
+            let json = try runAdmin(["--store", store.path, "verify", "--json"])
             #expect(json.status == 1)
             let report = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             #expect(report["ok"] as? Bool == false)
@@ -241,30 +242,30 @@ import Testing
 
             // damage at the log's end is a torn write: verify passes, noting the bytes
             try Data(bytes + [0x5E, 0x2A, 0x4D, 0x18, 0x54, 0x00]).write(to: segment)
-            let torn = try CLI.run(["--store", store.path, "verify"])
+            let torn = try runAdmin(["--store", store.path, "verify"])
             #expect(torn.status == 0, "\(torn.stderr)")
             #expect(torn.stdout.contains("6 bytes after the last committed frame"), "\(torn.stdout)")
         }
     }
 
     @Test func badUsageExitsWith64AndDataErrorsWith1() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            #expect(try CLI.run(["--store", store, "import"]).status == 64)
-            #expect(try CLI.run(["--store", store, "import", "--commit-every", "-3", "x.jsonl"]).status == 64)
-            #expect(try CLI.run(["--store", store, "verify", "--expect", "abc"]).status == 64)
-            #expect(try CLI.run(["--store", store, "read", "--limit", "-1"]).status == 64)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "import"]).status == 64)
+            #expect(try runAdmin(["--store", store, "import", "--commit-every", "-3", "x.jsonl"]).status == 64)
+            #expect(try runAdmin(["--store", store, "verify", "--expect", "abc"]).status == 64)
+            #expect(try runAdmin(["--store", store, "read", "--limit", "-1"]).status == 64)
 
             // a named input that does not exist: 66 (EX_NOINPUT), not the data error 1
-            let missing = try CLI.run(["--store", store, "import", dir.appendingPathComponent("missing.jsonl").path])
+            let missing = try runAdmin(["--store", store, "import", dir.appendingPathComponent("missing.jsonl").path])
             #expect(missing.status == 66)
             #expect(missing.errorLine.contains("missing.jsonl"), "\(missing.stderr)")
-            let nowhere = try CLI.run(["--store", dir.appendingPathComponent("nowhere").path, "verify"])
+            let nowhere = try runAdmin(["--store", dir.appendingPathComponent("nowhere").path, "verify"])
             #expect(nowhere.status == 66)
             #expect(nowhere.errorLine.contains("there is no store at"), "\(nowhere.stderr)")
             // a folder that is there but is not a store: 1
-            let notAStore = try CLI.run(["--store", dir.path, "verify"])
+            let notAStore = try runAdmin(["--store", dir.path, "verify"])
             #expect(notAStore.status == 1)
             #expect(notAStore.errorLine.contains("not a store"), "\(notAStore.stderr)")
         }
@@ -273,11 +274,11 @@ import Testing
     /// `import -` from a producer that sends events as they happen: each `--commit-every N`
     /// commit is acknowledged once its N lines have arrived, without waiting for more input.
     @Test func anImportFromAPipeAcknowledgesEachCommitAsItsLinesArrive() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            let sample = try CLI.sampleLines()
-            let child = try Child(["--store", store, "import", "--commit-every", "10", "-"], stdin: true)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            let sample = try Sample.lines()
+            let child = try AdminChild(["--store", store, "import", "--commit-every", "10", "-"], stdin: true)
             defer { child.kill() }
             try child.write(sample.prefix(25).joinedLines())
             let acknowledged = child.wait(upTo: 5) { $0.stdoutSoFar.contains("committed 20\n") }
@@ -293,11 +294,11 @@ import Testing
     /// `import -`: a rejected line ends the import at once (exit 1, nothing written), even while
     /// the producer keeps its end of the pipe open.
     @Test func anImportFromAPipeStopsAtARejectedLineWithoutWaitingForMoreInput() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store")
-            #expect(try CLI.run(["--store", store.path, "init"]).status == 0)
-            let sample = try CLI.sampleLines()
-            let child = try Child(["--store", store.path, "import", "-"], stdin: true)
+            #expect(try runAdmin(["--store", store.path, "init"]).status == 0)
+            let sample = try Sample.lines()
+            let child = try AdminChild(["--store", store.path, "import", "-"], stdin: true)
             defer { child.kill() }
             try child.write(sample.prefix(3).joinedLines() + Array("{\"stream\":\"note-a\"}\n".utf8))
             let ended = child.wait(upTo: 5) { !$0.process.isRunning }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -14,20 +15,20 @@ import Glibc
     /// A store with the sample imported and the read models built.
     private func sampleStore(_ dir: URL) throws -> String {
         let store = dir.appendingPathComponent("store").path
-        #expect(try CLI.run(["init", "--store", store]).status == 0)
-        #expect(try CLI.run(["import", CLI.sampleHistory.path, "--store", store]).status == 0)
-        #expect(try CLI.run(["project", "--store", store]).status == 0)
+        #expect(try runAdmin(["init", "--store", store]).status == 0)
+        #expect(try runAdmin(["import", TestPaths.sampleHistory.path, "--store", store]).status == 0)
+        #expect(try runAdmin(["project", "--store", store]).status == 0)
         return store
     }
 
     /// A larger generated store (rebuilds long enough to interrupt).
     private func generatedStore(_ dir: URL, events: Int = 20_000) throws -> String {
         let file = dir.appendingPathComponent("history.jsonl").path
-        #expect(try CLI.run(["generate", "--events", "\(events)", "--out", file]).status == 0)
+        #expect(try runAdmin(["generate", "--events", "\(events)", "--out", file]).status == 0)
         let store = dir.appendingPathComponent("big").path
-        #expect(try CLI.run(["init", "--store", store]).status == 0)
-        #expect(try CLI.run(["import", file, "--store", store], timeout: 300).status == 0)
-        #expect(try CLI.run(["project", "--store", store], timeout: 300).status == 0)
+        #expect(try runAdmin(["init", "--store", store]).status == 0)
+        #expect(try runAdmin(["import", file, "--store", store], timeout: 300).status == 0)
+        #expect(try runAdmin(["project", "--store", store], timeout: 300).status == 0)
         return store
     }
 
@@ -46,7 +47,7 @@ import Glibc
     private func answers(_ store: String) throws -> [String] {
         try [["regions"], ["network"], ["seminars"], ["catalog", "бюджет"], ["leaderboard", "--competition", "bp-2020"]]
             .map { q in
-                let r = try CLI.run(["query"] + q + ["--json", "--store", store])
+                let r = try runAdmin(["query"] + q + ["--json", "--store", store])
                 #expect(r.status == 0, "query \(q): \(r.stderr)")
                 return r.stdout
             }
@@ -58,7 +59,7 @@ import Glibc
 
     @Test(arguments: ["random", "truncated", "pages"])
     func aDamagedProjectionsFileIsMovedAsideAndRebuilt(_ damage: String) throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try sampleStore(dir)
             let expected = try answers(store)
             let file = store + "/projections.sqlite"
@@ -77,7 +78,7 @@ import Glibc
             try Data(bytes).write(to: URL(fileURLWithPath: file))
             for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: file + suffix) }
 
-            let first = try CLI.run(["query", "regions", "--json", "--store", store])
+            let first = try runAdmin(["query", "regions", "--json", "--store", store])
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stderr.contains("damaged") && first.stderr.contains("rebuilt them from the log"), "\(first.stderr)")
             let aside = try movedAside(store)
@@ -92,11 +93,11 @@ import Glibc
     }
 
     @Test func ctrlCDuringARebuildKeepsTheLiveTablesAndLeavesNoDebris() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try generatedStore(dir)
             let before = try answers(store)
             let file = store + "/projections.sqlite"
-            let child = try Child(["rebuild", "--store", store])
+            let child = try AdminChild(["rebuild", "--store", store])
             // Interrupted once the rebuild is under way (its tables exist, its marks are set).
             let started = child.wait(upTo: 60) { _ in
                 (try? self.sqlite(file, "SELECT count(*) FROM projections WHERE state = 'rebuilding'")) == "5"
@@ -113,11 +114,11 @@ import Glibc
     }
 
     @Test func aRebuildKilledMidWayIsClearedAtTheNextStart() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try generatedStore(dir)
             let before = try answers(store)
             let file = store + "/projections.sqlite"
-            let child = try Child(["rebuild", "--store", store])
+            let child = try AdminChild(["rebuild", "--store", store])
             // Killed once the rebuild tables exist, while the first batch (all 20,000 events) is
             // being fed: the swap cannot have started.
             let marked = child.wait(upTo: 60) { _ in
@@ -127,7 +128,7 @@ import Glibc
             _ = child.finish()
             #expect(marked, "the rebuild never started")
             #expect(try sqlite(file, "SELECT count(*) FROM sqlite_master WHERE instr(name, '__rebuild') > 0") != "0")
-            let stats = try CLI.run(["stats", "--store", store])
+            let stats = try runAdmin(["stats", "--store", store])
             #expect(stats.status == 0)
             #expect(stats.stderr.contains("cleared an interrupted rebuild"), "\(stats.stderr)")
             #expect(!stats.stdout.contains("rebuilding"))
@@ -137,7 +138,7 @@ import Glibc
     }
 
     @Test func timeTravelRemovesItsScratchFolderAndWhatAKilledOneLeft() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try sampleStore(dir)
             let tmp = dir.appendingPathComponent("tmp").path
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
@@ -147,7 +148,7 @@ import Glibc
             let mine = tmp + "/hromada-state-notapid"
             try FileManager.default.createDirectory(atPath: mine, withIntermediateDirectories: true)
             let p = Process()
-            p.executableURL = try CLI.binary()
+            p.executableURL = try TestPaths.adminBinary()
             p.arguments = ["query", "regions", "--at", "2020-06-01", "--store", store, "--snapshots", dir.path + "/none"]
             var env = ProcessInfo.processInfo.environment
             env["TMPDIR"] = tmp
@@ -162,22 +163,22 @@ import Glibc
     }
 
     @Test func anAnswerBeyondTheHeadSaysSo() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try sampleStore(dir)
-            let future = try CLI.run(["query", "regions", "--at", "2999-01-01", "--store", store])
+            let future = try runAdmin(["query", "regions", "--at", "2999-01-01", "--store", store])
             #expect(future.status == 0)
             #expect(future.stderr.contains("in the future; answering as of the head"))
-            let beyond = try CLI.run(["query", "regions", "--at", "position:999999", "--store", store])
+            let beyond = try runAdmin(["query", "regions", "--at", "position:999999", "--store", store])
             #expect(beyond.stderr.contains("beyond the head"))
-            let past = try CLI.run(["query", "regions", "--at", "position:10", "--store", store])
+            let past = try runAdmin(["query", "regions", "--at", "position:10", "--store", store])
             #expect(!past.stderr.contains("warning"))
         }
     }
 
     @Test func anUnknownCompetitionListsTheKnownOnes() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try sampleStore(dir)
-            let run = try CLI.run(["query", "leaderboard", "--competition", "bp-1999", "--store", store])
+            let run = try runAdmin(["query", "leaderboard", "--competition", "bp-1999", "--store", store])
             #expect(run.status == 1)
             #expect(run.stderr.contains("no competition bp-1999 is announced (competitions: bp-2018, bp-2019, bp-2020"), "\(run.stderr)")
         }
@@ -187,7 +188,7 @@ import Glibc
     /// namespace so that nothing outlives the test): a clear error, exit 1, nothing left in the
     /// folder, the store untouched; with space back the same snapshot is taken.
     @Test func aSnapshotOnAFullDiskFailsClearlyAndKeepsNothing() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try sampleStore(dir)
             let small = dir.appendingPathComponent("small").path
             try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
@@ -203,7 +204,7 @@ import Glibc
                 """
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-            p.arguments = ["-rm", "/bin/sh", "-c", script, "sh", small, try CLI.binary().path, store]
+            p.arguments = ["-rm", "/bin/sh", "-c", script, "sh", small, try TestPaths.adminBinary().path, store]
             let out = Pipe()
             let err = Pipe()
             p.standardOutput = out
@@ -218,8 +219,8 @@ import Glibc
             let left = stdout.split(separator: "\n").first { $0.hasPrefix("left:") }
             #expect(left?.trimmingCharacters(in: .whitespaces) == "left:", "a partial snapshot was left: \(stdout)")
             #expect(try logFiles(of: URL(fileURLWithPath: store)) == before)
-            #expect(try CLI.run(["verify", "--store", store]).status == 0)
-            let retry = try CLI.run(["snapshot", "create", "--store", store, "--snapshots", dir.path + "/snaps"])
+            #expect(try runAdmin(["verify", "--store", store]).status == 0)
+            let retry = try runAdmin(["snapshot", "create", "--store", store, "--snapshots", dir.path + "/snaps"])
             #expect(retry.status == 0, "\(retry.stderr)")
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The README is followed as a user follows it: the demo's store, then the README's own example
 /// commands (queries, history, reads, the append), each exactly as written there, must work.
@@ -7,7 +8,7 @@ import Testing
     /// The README's example commands that run against the demo store as they are written:
     /// `admin …` lines (with `\` continuations) of its code blocks, without their comments.
     static func exampleCommands() throws -> [[String]] {
-        let readme = try String(contentsOf: CLI.repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
+        let readme = try String(contentsOf: TestPaths.repoRoot.appendingPathComponent("README.md"), encoding: .utf8)
         var commands: [String] = []
         var pending: String?
         var inCode = false
@@ -76,12 +77,12 @@ import Testing
         let commands = try Self.exampleCommands()
         #expect(commands.count >= 10, "found \(commands.count) examples")
         #expect(commands.contains { $0.first == "append" })
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            let demo = try CLI.run(["demo", "--store", store, "--snapshots", dir.appendingPathComponent("snapshots").path], timeout: 600)
+            let demo = try runAdmin(["demo", "--store", store, "--snapshots", dir.appendingPathComponent("snapshots").path], timeout: 600)
             try #require(demo.status == 0, "\(demo.stderr)")
             for command in commands {
-                let run = try CLI.run(command + ["--store", store], timeout: 120)
+                let run = try runAdmin(command + ["--store", store], timeout: 120)
                 #expect(run.status == 0, "admin \(command.joined(separator: " ")): \(run.status) \(run.stderr)")
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `admin keys create`, `admin receipt` and `admin receipt verify` end to end, and a receipt
 /// checked by an independent Ed25519 verifier in Python (scripts/verify_receipt.py: the
@@ -10,8 +11,8 @@ import Testing
         let store = dir.appendingPathComponent(name).path
         let file = dir.appendingPathComponent(name + ".jsonl")
         try Data(lines.joinedLines()).write(to: file)
-        #expect(try CLI.run(["init", "--store", store]).status == 0)
-        let imported = try CLI.run(["import", file.path, "--store", store])
+        #expect(try runAdmin(["init", "--store", store]).status == 0)
+        let imported = try runAdmin(["import", file.path, "--store", store])
         #expect(imported.status == 0, "\(imported.stderr)")
         return store
     }
@@ -21,46 +22,46 @@ import Testing
     }
 
     @Test func keysReceiptAndVerifyEndToEnd() throws {
-        try inTemporaryDirectory { dir in
-            let lines = try CLI.sampleLines()
+        try withTemporaryDirectory { dir in
+            let lines = try Sample.lines()
             let store = try makeStore(dir, "store", lines: lines)
             let keys = dir.appendingPathComponent("keys").path
 
-            let created = try CLI.run(["keys", "create", "--out", keys])
+            let created = try runAdmin(["keys", "create", "--out", keys])
             #expect(created.status == 0, "\(created.stderr)")
             #expect(try mode(keys + "/receipt.key") == 0o600)
             #expect(try mode(keys + "/receipt.pub") == 0o644)
             let privateBefore = try Data(contentsOf: URL(fileURLWithPath: keys + "/receipt.key"))
-            let again = try CLI.run(["keys", "create", "--out", keys])
+            let again = try runAdmin(["keys", "create", "--out", keys])
             #expect(again.status == 1)
             #expect(again.stderr.contains("refusing to overwrite"))
             #expect(try Data(contentsOf: URL(fileURLWithPath: keys + "/receipt.key")) == privateBefore)
 
             // At the head, to a file; at a position, to standard output.
             let receiptFile = dir.appendingPathComponent("receipt.json").path
-            let signed = try CLI.run(["receipt", "--key", keys + "/receipt.key", "--out", receiptFile, "--store", store])
+            let signed = try runAdmin(["receipt", "--key", keys + "/receipt.key", "--out", receiptFile, "--store", store])
             #expect(signed.status == 0, "\(signed.stderr)")
             let doc = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: receiptFile))) as? [String: Any])
             #expect(doc["position"] as? Int == lines.count)
             #expect(doc["format"] as? String == "hromada-ledger-receipt 1")
-            let head = try CLI.run(["read", "--from", String(lines.count), "--store", store])
+            let head = try runAdmin(["read", "--from", String(lines.count), "--store", store])
             #expect(head.stdout.contains(doc["hash"] as? String ?? "?"))
-            let overwrite = try CLI.run(["receipt", "--key", keys + "/receipt.key", "--out", receiptFile, "--store", store])
+            let overwrite = try runAdmin(["receipt", "--key", keys + "/receipt.key", "--out", receiptFile, "--store", store])
             #expect(overwrite.status == 1)
 
-            let atPosition = try CLI.run(["receipt", "--at", "position:7", "--key", keys + "/receipt.key", "--store", store])
+            let atPosition = try runAdmin(["receipt", "--at", "position:7", "--key", keys + "/receipt.key", "--store", store])
             #expect(atPosition.status == 0)
             let seven = try #require(try JSONSerialization.jsonObject(with: Data(atPosition.stdout.utf8)) as? [String: Any])
             #expect(seven["position"] as? Int == 7)
-            let first = try CLI.run(["read", "--from", "1", "--limit", "1", "--store", store])
+            let first = try runAdmin(["read", "--from", "1", "--limit", "1", "--store", store])
             #expect(first.stdout.contains(seven["store"] as? String ?? "?"))
 
-            let ok = try CLI.run(["receipt", "verify", receiptFile, "--public-key", keys + "/receipt.pub", "--store", store])
+            let ok = try runAdmin(["receipt", "verify", receiptFile, "--public-key", keys + "/receipt.pub", "--store", store])
             #expect(ok.status == 0, "\(ok.stderr)")
             #expect(ok.stdoutLines.count == 1)
             #expect(ok.stdout.hasPrefix("ok: the receipt holds"))
             // Global options before the command, and --json.
-            let json = try CLI.run(["--store", store, "receipt", "verify", receiptFile, "--public-key", keys + "/receipt.pub", "--json"])
+            let json = try runAdmin(["--store", store, "receipt", "verify", receiptFile, "--public-key", keys + "/receipt.pub", "--json"])
             #expect(json.status == 0, "\(json.stderr)")
             let verdict = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
             #expect(verdict["ok"] as? Bool == true)
@@ -89,17 +90,17 @@ import Testing
     }
 
     @Test func eachKindOfBadReceiptIsRefusedWithItsReason() throws {
-        try inTemporaryDirectory { dir in
-            let lines = try CLI.sampleLines()
+        try withTemporaryDirectory { dir in
+            let lines = try Sample.lines()
             let store = try makeStore(dir, "store", lines: lines)
             let shorter = try makeStore(dir, "shorter", lines: Array(lines.prefix(200)))
             let other = try makeStore(dir, "other", lines: Array(lines.dropFirst().prefix(200)))
             let keys = dir.appendingPathComponent("keys").path
             let otherKeys = dir.appendingPathComponent("other-keys").path
-            #expect(try CLI.run(["keys", "create", "--private", keys + ".key", "--public", keys + ".pub"]).status == 0)
-            #expect(try CLI.run(["keys", "create", "--out", otherKeys]).status == 0)
+            #expect(try runAdmin(["keys", "create", "--private", keys + ".key", "--public", keys + ".pub"]).status == 0)
+            #expect(try runAdmin(["keys", "create", "--out", otherKeys]).status == 0)
             let receipt = dir.appendingPathComponent("r.json").path
-            #expect(try CLI.run(["receipt", "--at", "position:300", "--key", keys + ".key", "--out", receipt, "--store", store]).status == 0)
+            #expect(try runAdmin(["receipt", "--at", "position:300", "--key", keys + ".key", "--out", receipt, "--store", store]).status == 0)
             #expect(try verify(receipt, keys + ".pub", store).status == 0)
 
             func refused(_ file: String, _ publicKey: String, _ store: String, _ reason: String, _ kind: String) throws {
@@ -141,16 +142,16 @@ import Testing
 
     /// The Python snippet of docs/AUDIT.md, run as it is written, accepts a receipt and refuses an altered one.
     @Test func theAuditDocsPythonSnippetVerifiesAReceipt() throws {
-        let docs = try String(contentsOf: CLI.repoRoot.appendingPathComponent("docs/AUDIT.md"), encoding: .utf8)
+        let docs = try String(contentsOf: TestPaths.repoRoot.appendingPathComponent("docs/AUDIT.md"), encoding: .utf8)
         let start = try #require(docs.range(of: "```python\n"))
         let end = try #require(docs.range(of: "\n```", range: start.upperBound..<docs.endIndex))
         let snippet = String(docs[start.upperBound..<end.lowerBound])
-        try inTemporaryDirectory { dir in
-            let store = try makeStore(dir, "store", lines: Array(try CLI.sampleLines().prefix(150)))
+        try withTemporaryDirectory { dir in
+            let store = try makeStore(dir, "store", lines: Array(try Sample.lines().prefix(150)))
             let keys = dir.appendingPathComponent("keys").path
-            #expect(try CLI.run(["keys", "create", "--out", keys]).status == 0)
+            #expect(try runAdmin(["keys", "create", "--out", keys]).status == 0)
             let receipt = dir.appendingPathComponent("r.json").path
-            #expect(try CLI.run(["receipt", "--at", "position:99", "--key", keys + "/receipt.key", "--out", receipt, "--store", store]).status == 0)
+            #expect(try runAdmin(["receipt", "--at", "position:99", "--key", keys + "/receipt.key", "--out", receipt, "--store", store]).status == 0)
             let file = dir.appendingPathComponent("check.py").path
             try snippet.write(toFile: file, atomically: true, encoding: .utf8)
             try #require(try installCryptography(), "the docs' snippet needs Python's cryptography package")
@@ -167,24 +168,24 @@ import Testing
     }
 
     @Test func usageErrors() throws {
-        try inTemporaryDirectory { dir in
-            let store = try makeStore(dir, "store", lines: Array(try CLI.sampleLines().prefix(20)))
-            #expect(try CLI.run(["receipt", "--store", store]).status == 64)
-            #expect(try CLI.run(["keys", "create"]).status == 64)
-            #expect(try CLI.run(["receipt", "--at", "yesterday", "--key", "k", "--store", store]).status == 64)
-            #expect(try CLI.run(["receipt", "--key", dir.appendingPathComponent("none").path, "--store", store]).status == 66)
+        try withTemporaryDirectory { dir in
+            let store = try makeStore(dir, "store", lines: Array(try Sample.lines().prefix(20)))
+            #expect(try runAdmin(["receipt", "--store", store]).status == 64)
+            #expect(try runAdmin(["keys", "create"]).status == 64)
+            #expect(try runAdmin(["receipt", "--at", "yesterday", "--key", "k", "--store", store]).status == 64)
+            #expect(try runAdmin(["receipt", "--key", dir.appendingPathComponent("none").path, "--store", store]).status == 66)
         }
     }
 
     // MARK: - helpers
 
-    var script: String { CLI.repoRoot.appendingPathComponent("scripts/verify_receipt.py").path }
+    var script: String { TestPaths.repoRoot.appendingPathComponent("scripts/verify_receipt.py").path }
 
-    func verify(_ file: String, _ publicKey: String, _ store: String, json: Bool = false) throws -> Run {
-        try CLI.run(["receipt", "verify", file, "--public-key", publicKey, "--store", store] + (json ? ["--json"] : []))
+    func verify(_ file: String, _ publicKey: String, _ store: String, json: Bool = false) throws -> ChildResult {
+        try runAdmin(["receipt", "verify", file, "--public-key", publicKey, "--store", store] + (json ? ["--json"] : []))
     }
 
-    func runPython(_ arguments: [String], in directory: URL? = nil) throws -> Run {
+    func runPython(_ arguments: [String], in directory: URL? = nil) throws -> ChildResult {
         let process = Process()
         if let directory { process.currentDirectoryURL = directory }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -197,7 +198,7 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(
+        return ChildResult(
             status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
             stderr: String(decoding: stderr, as: UTF8.self), signalled: false)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -79,7 +80,7 @@ import Glibc
 
     /// The `--json` answer of the CLI, without its trailing newline.
     static func cli(_ store: String, _ arguments: [String]) throws -> String {
-        let run = try CLI.run(["--store", store] + arguments)
+        let run = try runAdmin(["--store", store] + arguments)
         try #require(run.status == 0, "\(arguments): \(run.errorLine)")
         #expect(run.stdout.hasSuffix("\n"))
         return String(run.stdout.dropLast())
@@ -105,9 +106,9 @@ import Glibc
     }
 
     /// Starts `admin serve` on a free port and waits until it answers `/health/live`.
-    static func serve(_ store: String, _ extra: [String] = []) throws -> (Child, Int) {
+    static func serve(_ store: String, _ extra: [String] = []) throws -> (AdminChild, Int) {
         let port = try freePort()
-        let child = try Child(["--store", store, "serve", "--port", "\(port)", "--poll", "0.2"] + extra)
+        let child = try AdminChild(["--store", store, "serve", "--port", "\(port)", "--poll", "0.2"] + extra)
         let up = child.wait(upTo: 30) { child in
             !child.process.isRunning || ((try? get(port: port, "/health/live"))?.status == 200)
         }
@@ -121,12 +122,12 @@ import Glibc
     }
 
     @Test func theAPIAnswersWhatTheCommandLinePrintsAndStopsCleanlyOnSIGTERM() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
             let snapshots = dir.appendingPathComponent("snapshots").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            #expect(try CLI.run(["--store", store, "import", CLI.sampleHistory.path]).status == 0)
-            #expect(try CLI.run(["--store", store, "project"]).status == 0)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
+            #expect(try runAdmin(["--store", store, "project"]).status == 0)
             let (server, port) = try Self.serve(store, ["--snapshots", snapshots])
             defer { server.kill() }
 
@@ -219,10 +220,10 @@ import Glibc
     }
 
     @Test func readinessReportsEachProjectionsLagWhenTheReadModelsFallBehind() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            #expect(try CLI.run(["--store", store, "import", CLI.sampleHistory.path]).status == 0)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
             // No workers and nothing projected: every read model lags the whole log.
             let (server, port) = try Self.serve(store, ["--no-workers", "--ready-lag", "10"])
             defer { server.kill() }
@@ -240,25 +241,17 @@ import Glibc
     }
 
     @Test func aReadModelFoundToDifferFromTheLogIsRefusedWith503() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            #expect(try CLI.run(["--store", store, "import", CLI.sampleHistory.path]).status == 0)
-            #expect(try CLI.run(["--store", store, "project"]).status == 0)
-            let sqlite = Process()
-            sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-            sqlite.arguments = [
-                store + "/projections.sqlite",
-                "UPDATE leaderboard_score SET total = 999 WHERE submissionId = (SELECT min(submissionId) FROM leaderboard_score)",
-            ]
-            try sqlite.run()
-            sqlite.waitUntilExit()
-            #expect(sqlite.terminationStatus == 0)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
+            #expect(try runAdmin(["--store", store, "project"]).status == 0)
+            #expect(try runTool("/usr/bin/sqlite3", [store + "/projections.sqlite", tamperOneLeaderboardTotal]) == 0)
             let (server, port) = try Self.serve(store, ["--no-workers"])
             defer { server.kill() }
             #expect(try Self.get(port: port, "/api/v1/leaderboard?competition=bp-2020").status == 200, "not checked yet")
             // A replay check (another process) finds it different: the service refuses it from then on.
-            #expect(try CLI.run(["--store", store, "replay", "--check", "--projection", "leaderboard"]).status == 1)
+            #expect(try runAdmin(["--store", store, "replay", "--check", "--projection", "leaderboard"]).status == 1)
             let refused = try Self.get(port: port, "/api/v1/leaderboard?competition=bp-2020&theme=1")
             #expect(refused.status == 503, "\(refused.body)")
             #expect(refused.body.contains("differs from the log"), "\(refused.body)")
@@ -274,11 +267,11 @@ import Glibc
     }
 
     @Test func SIGTERMUnderLoadAnswersEveryAcceptedRequestInFull() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            #expect(try CLI.run(["--store", store, "import", CLI.sampleHistory.path]).status == 0)
-            #expect(try CLI.run(["--store", store, "project"]).status == 0)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
+            #expect(try runAdmin(["--store", store, "project"]).status == 0)
             let (server, port) = try Self.serve(store)
             defer { server.kill() }
             final class Tally: @unchecked Sendable {
@@ -321,9 +314,9 @@ import Glibc
     }
 
     @Test func aPortTakenIsOneClearErrorAndExit1() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             defer { close(fd) }
             var address = sockaddr_in()
@@ -338,7 +331,7 @@ import Glibc
             }
             try #require(bound == 0)
             let port = Int(UInt16(bigEndian: address.sin_port))
-            let run = try CLI.run(["--store", store, "serve", "--port", "\(port)", "--no-workers"], timeout: 20)
+            let run = try runAdmin(["--store", store, "serve", "--port", "\(port)", "--no-workers"], timeout: 20)
             #expect(run.status == 1)
             #expect(run.errorLine == "error: cannot listen on 127.0.0.1:\(port): address already in use", "\(run.stderr)")
         }

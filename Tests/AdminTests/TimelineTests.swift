@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `admin replay --timeline`: event for event what the log holds (as `admin read` prints it),
 /// with the before/after values `admin history` gives, and filters that select exactly the
@@ -17,7 +18,7 @@ import Testing
     /// The sample with other actors on some events (every 5th: juror-5; every 7th: none), in a new store.
     func store(_ dir: URL) throws -> String {
         var lines: [[UInt8]] = []
-        for (n, line) in try CLI.sampleLines().enumerated() {
+        for (n, line) in try Sample.lines().enumerated() {
             var text = String(decoding: line, as: UTF8.self)
             if (n + 1) % 7 == 0 {
                 text = text.replacingOccurrences(of: #""metadata":{"actor":"operator","#, with: #""metadata":{"#)
@@ -29,19 +30,19 @@ import Testing
         let file = dir.appendingPathComponent("history.jsonl")
         try Data(lines.joinedLines()).write(to: file)
         let store = dir.appendingPathComponent("store").path
-        #expect(try CLI.run(["init", "--store", store]).status == 0)
-        let imported = try CLI.run(["import", file.path, "--store", store])
+        #expect(try runAdmin(["init", "--store", store]).status == 0)
+        let imported = try runAdmin(["import", file.path, "--store", store])
         #expect(imported.status == 0, "\(imported.stderr)")
         return store
     }
 
-    func objects(_ run: Run) throws -> [[String: Any]] {
+    func objects(_ run: ChildResult) throws -> [[String: Any]] {
         try run.stdoutLines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
     }
 
     /// What `admin read` prints, as rows.
     func logRows(_ store: String) throws -> [Row] {
-        let read = try CLI.run(["read", "--store", store])
+        let read = try runAdmin(["read", "--store", store])
         #expect(read.status == 0)
         return try objects(read).map { e in
             Row(
@@ -51,7 +52,7 @@ import Testing
     }
 
     func timelineRows(_ store: String, _ arguments: [String] = []) throws -> [Row] {
-        let run = try CLI.run(["replay", "--timeline", "--json", "--store", store] + arguments)
+        let run = try runAdmin(["replay", "--timeline", "--json", "--store", store] + arguments)
         #expect(run.status == 0, "\(arguments): \(run.stderr)")
         return try objects(run).map { e in
             Row(
@@ -70,10 +71,10 @@ import Testing
     }
 
     @Test func theTimelineIsTheLogEventForEvent() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try store(dir)
             let log = try logRows(store)
-            let sampleCount = try CLI.sampleLines().count
+            let sampleCount = try Sample.lines().count
             #expect(log.count == sampleCount)
             let timeline = try timelineRows(store)
             #expect(timeline.count == log.count)
@@ -84,10 +85,10 @@ import Testing
             #expect(timeline.contains { $0.actor == nil } && timeline.contains { $0.actor == "juror-5" })
 
             // The human form: one line per event, position, recordedAt, actor (- when none), stream, type.
-            let text = try CLI.run(["replay", "--timeline", "--store", store])
+            let text = try runAdmin(["replay", "--timeline", "--store", store])
             #expect(text.status == 0)
             #expect(text.stdoutLines.count == log.count)
-            let json = try objects(try CLI.run(["replay", "--timeline", "--json", "--store", store]))
+            let json = try objects(try runAdmin(["replay", "--timeline", "--json", "--store", store]))
             for (line, e) in zip(text.stdoutLines, json) {
                 let prefix = "#\(e["position"]!)  \(e["recordedAt"]!)  \(e["actor"] as? String ?? "-")  \(e["stream"]!)  \(e["type"]!)"
                 #expect(line.hasPrefix(prefix), "\(line)")
@@ -96,35 +97,35 @@ import Testing
     }
 
     @Test func amendmentsShowTheirChangesAsHistoryDoes() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try store(dir)
             let amendments = try objects(
-                try CLI.run(["replay", "--timeline", "--json", "--type", "SubmissionAmended", "--type", "PracticeRevised", "--store", store]))
+                try runAdmin(["replay", "--timeline", "--json", "--type", "SubmissionAmended", "--type", "PracticeRevised", "--store", store]))
             #expect(amendments.count == 21)
             for e in amendments.prefix(6) {
                 let changes = try #require(e["changes"] as? [[String: Any]])
                 #expect(!changes.isEmpty)
                 let stream = try #require(e["stream"] as? String)
-                let history = try CLI.run(["history", stream, "--json", "--store", store])
+                let history = try runAdmin(["history", stream, "--json", "--store", store])
                 let doc = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any])
                 let entry = try #require((doc["events"] as? [[String: Any]])?.first { $0["position"] as? Int == e["position"] as? Int })
                 let expected = try #require(entry["changes"] as? [[String: Any]])
                 #expect(NSArray(array: changes).isEqual(to: expected), "\(stream) #\(e["position"]!)")
             }
-            let text = try CLI.run(["replay", "--timeline", "--type", "SubmissionAmended", "--store", store])
+            let text = try runAdmin(["replay", "--timeline", "--type", "SubmissionAmended", "--store", store])
             #expect(text.stdoutLines.count == 12)
             #expect(text.stdoutLines.allSatisfy { $0.contains(" → ") || $0.contains("unchanged") })
             // A stream cut by --from keeps the before values its earlier events give.
             let first = try #require(amendments.first)
             let position = try #require(first["position"] as? Int)
-            let cut = try objects(try CLI.run(["replay", "--timeline", "--json", "--from", "position:\(position)", "--to", "position:\(position)", "--store", store]))
+            let cut = try objects(try runAdmin(["replay", "--timeline", "--json", "--from", "position:\(position)", "--to", "position:\(position)", "--store", store]))
             #expect(cut.count == 1)
             #expect(NSArray(array: cut[0]["changes"] as? [Any] ?? []).isEqual(to: first["changes"] as? [Any] ?? [1]))
         }
     }
 
     @Test func theFiltersSelectExactlyTheMatchingEvents() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = try store(dir)
             let log = try logRows(store)
             func day(_ row: Row) -> String { String(row.recordedAt.prefix(10)) }
@@ -160,14 +161,14 @@ import Testing
     }
 
     @Test func replayTakesExactlyOneOfCheckAndTimeline() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["init", "--store", store]).status == 0)
-            #expect(try CLI.run(["replay", "--store", store]).status == 64)
-            #expect(try CLI.run(["replay", "--check", "--timeline", "--store", store]).status == 64)
-            #expect(try CLI.run(["replay", "--check", "--type", "SeminarHeld", "--store", store]).status == 64)
-            #expect(try CLI.run(["replay", "--timeline", "--from", "soon", "--store", store]).status == 64)
-            let empty = try CLI.run(["replay", "--timeline", "--store", store])
+            #expect(try runAdmin(["init", "--store", store]).status == 0)
+            #expect(try runAdmin(["replay", "--store", store]).status == 64)
+            #expect(try runAdmin(["replay", "--check", "--timeline", "--store", store]).status == 64)
+            #expect(try runAdmin(["replay", "--check", "--type", "SeminarHeld", "--store", store]).status == 64)
+            #expect(try runAdmin(["replay", "--timeline", "--from", "soon", "--store", store]).status == 64)
+            let empty = try runAdmin(["replay", "--timeline", "--store", store])
             #expect(empty.status == 0)
             #expect(empty.stdout.isEmpty)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ import Glibc
             ["query", "leaderboard", "--competition", "bp-2020", "--theme", "1"], ["query", "leaderboard", "--competition", "bp-2021", "--theme", "2"],
             ["query", "regions"], ["query", "catalog", "--limit", "1000"], ["query", "catalog", "бюджет"], ["query", "network"], ["query", "seminars"],
         ] {
-            let run = try CLI.run(["--store", store] + args + ["--json"])
+            let run = try runAdmin(["--store", store] + args + ["--json"])
             try #require(run.status == 0, "\(args): \(run.errorLine)")
             out.append(run.stdout)
         }
@@ -24,7 +25,7 @@ import Glibc
     static func waitForCheckpoints(store: String, head: Int64, timeout: Double = 60) throws -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            let stats = try CLI.run(["--store", store, "stats", "--json"])
+            let stats = try runAdmin(["--store", store, "stats", "--json"])
             if stats.status == 0, let object = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any],
                 let projections = object["projections"] as? [[String: Any]], projections.count == 5,
                 projections.allSatisfy({ ($0["checkpoint"] as? Int).map(Int64.init) == head })
@@ -37,11 +38,11 @@ import Glibc
     }
 
     @Test func aWorkerKilledAtRandomMomentsEndsWhereOneThatNeverStoppedEnds() throws {
-        try inTemporaryDirectory { dir in
-            let lines = try CLI.sampleLines()
+        try withTemporaryDirectory { dir in
+            let lines = try Sample.lines()
             let killed = dir.appendingPathComponent("killed").path
             let steady = dir.appendingPathComponent("steady").path
-            for store in [killed, steady] { #expect(try CLI.run(["--store", store, "init"]).status == 0) }
+            for store in [killed, steady] { #expect(try runAdmin(["--store", store, "init"]).status == 0) }
             // The history arrives in pieces while the worker runs and is killed with SIGKILL.
             var generator = SystemRandomNumberGenerator()
             let pieces = stride(from: 0, to: lines.count, by: 150).map { Array(lines[$0..<min($0 + 150, lines.count)]) }
@@ -49,8 +50,8 @@ import Glibc
             for (n, piece) in pieces.enumerated() {
                 let file = dir.appendingPathComponent("piece-\(n).jsonl")
                 try Data(piece.joined(separator: [0x0A]) + [0x0A]).write(to: file)
-                let worker = try Child(["--store", killed, "workers", "--poll", "0.2"])
-                let imported = try CLI.run(["--store", killed, "import", file.path])
+                let worker = try AdminChild(["--store", killed, "workers", "--poll", "0.2"])
+                let imported = try runAdmin(["--store", killed, "import", file.path])
                 #expect(imported.status == 0, "\(imported.errorLine)")
                 usleep(UInt32.random(in: 0...150_000, using: &generator))
                 worker.kill()
@@ -59,14 +60,14 @@ import Glibc
             }
             #expect(kills >= 8)
             // Restarted, the worker resumes from its checkpoints and catches up.
-            let worker = try Child(["--store", killed, "workers", "--poll", "0.2"])
+            let worker = try AdminChild(["--store", killed, "workers", "--poll", "0.2"])
             let caughtUp = try Self.waitForCheckpoints(store: killed, head: Int64(lines.count))
             worker.kill()
             _ = worker.finish(timeout: 10)
             #expect(caughtUp, "the restarted worker did not catch up")
 
-            #expect(try CLI.run(["--store", steady, "import", CLI.sampleHistory.path]).status == 0)
-            #expect(try CLI.run(["--store", steady, "project"]).status == 0)
+            #expect(try runAdmin(["--store", steady, "import", TestPaths.sampleHistory.path]).status == 0)
+            #expect(try runAdmin(["--store", steady, "project"]).status == 0)
             let a = try Self.answers(store: killed)
             let b = try Self.answers(store: steady)
             #expect(a == b)
@@ -74,13 +75,13 @@ import Glibc
     }
 
     @Test func aWorkerWakesOnAnAppendAndStopsCleanlyOnSIGTERM() throws {
-        try inTemporaryDirectory { dir in
+        try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
-            #expect(try CLI.run(["--store", store, "init"]).status == 0)
-            #expect(try CLI.run(["--store", store, "import", CLI.sampleHistory.path]).status == 0)
-            let worker = try Child(["--store", store, "workers", "--poll", "30"])
+            #expect(try runAdmin(["--store", store, "init"]).status == 0)
+            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
+            let worker = try AdminChild(["--store", store, "workers", "--poll", "30"])
             #expect(try Self.waitForCheckpoints(store: store, head: 1254))
-            let appended = try CLI.run([
+            let appended = try runAdmin([
                 "--store", store, "append", "--stream", "community-nova-hromada", "--type", "CommunityRegistered",
                 "--data", #"{"communityId":"nova-hromada","name":"Нова громада","oblast":"UA-53","kind":"rural","settlements":4,"population":3100,"council":{"name":"Нова рада"}}"#,
             ])

@@ -1,6 +1,7 @@
 import CZstd
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Events
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Events
 
@@ -7,7 +8,7 @@ import Testing
 /// and from the fields directly (single appends). Both must give the same bytes and hash.
 @Suite struct CodecTests {
     @Test func preEncodedPartsGiveTheSameLineAsTheFields() throws {
-        var events = try Fixtures.sampleLines().map { try EventCodec.decodeProposed(line: $0) }
+        var events = try Sample.lines().map { try EventCodec.decodeProposed(line: $0) }
         // awkward text: quotes, backslashes, control characters, apostrophes, non-BMP
         events.append(
             ProposedEvent(

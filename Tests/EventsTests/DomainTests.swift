@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Events
 
@@ -15,7 +16,7 @@ extension DomainTests {
             var state = DomainState()
             var count = 0
             var types: [String: Int] = [:]
-            for line in try Fixtures.sampleLines() {
+            for line in try Sample.lines() {
                 let event = try EventCodec.decodeProposed(line: line)
                 do {
                     try state.check(event)
@@ -50,7 +51,7 @@ extension DomainTests {
         /// that breaks the rule.
         @Test func eachInvalidEntryIsRejectedAfterTheSample() throws {
             let state = try Fixtures.sampleState()
-            let file = try Data(contentsOf: Fixtures.dataDirectory.appendingPathComponent("invalid-after-sample.json"))
+            let file = try Data(contentsOf: TestPaths.invalidAfterSample)
             guard case .array(let entries) = try JSONParser.parse([UInt8](file)) else {
                 Issue.record("invalid-after-sample.json is not an array")
                 return

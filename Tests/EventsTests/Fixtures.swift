@@ -1,27 +1,16 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Events
 
-/// Shared test data: the repository's sample files and a small hand-built world.
+/// Shared test data: the sample history's state and a small hand-built world (the sample files
+/// themselves: `TestPaths`, `Sample` in TestSupport).
 enum Fixtures {
-    /// `Tests/Fixtures` seen from this file: Tests/EventsTests/Fixtures.swift -> repo root -> Tests/Fixtures.
-    static let dataDirectory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // EventsTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // repo root
-        .appendingPathComponent("Tests/Fixtures", isDirectory: true)
-        .standardizedFileURL
-
-    static func sampleLines() throws -> [ArraySlice<UInt8>] {
-        let bytes = try [UInt8](Data(contentsOf: dataDirectory.appendingPathComponent("sample-history.jsonl")))
-        return bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
-    }
-
     /// The sample history, decoded, checked and applied in order.
     static func sampleState() throws -> DomainState {
         var state = DomainState()
-        for line in try sampleLines() {
+        for line in try Sample.lines() {
             let event = try EventCodec.decodeProposed(line: line)
             try state.check(event)
             state.apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data)

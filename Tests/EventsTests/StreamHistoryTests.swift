@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Events
 
@@ -7,58 +8,20 @@ import Testing
 /// Expected values are computed here from the raw JSON lines with Foundation's parser, not through
 /// the code under test. (The sentences made from these facts: `RenderingTests/HistoryTextTests`.)
 struct StreamHistoryTests {
-    /// `Tests/Fixtures/sample-history.jsonl`, found from this file.
-    static let samplePath: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // EventsTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // repo root
-        .appendingPathComponent("Tests/Fixtures/sample-history.jsonl")
-        .standardizedFileURL.path
-
-    /// The sample's lines: the raw bytes and their Foundation parse, numbered from 1.
-    static func rawLines() throws -> [(line: Int, bytes: ArraySlice<UInt8>, raw: [String: Any])] {
-        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: samplePath)))
-        return try bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true).enumerated().map { n, line in
-            let raw = try JSONSerialization.jsonObject(with: Data(line)) as! [String: Any]
-            return (n + 1, line, raw)
-        }
-    }
-
-    /// The events of `stream` as the log would hold them: position = line number, versions
-    /// counted along the stream.
-    static func recorded(stream: String) throws -> [RecordedEvent] {
-        var out: [RecordedEvent] = []
-        for (line, bytes, raw) in try rawLines() where raw["stream"] as? String == stream {
-            let p = try EventCodec.decodeProposed(line: bytes)
-            out.append(
-                RecordedEvent(
-                    position: Int64(line), id: p.id ?? UUID(), stream: p.stream, version: Int64(out.count), type: p.type,
-                    occurredAt: p.occurredAt, recordedAt: p.recordedAt ?? p.occurredAt, data: p.data, metadata: p.metadata,
-                    hash: ""))
-        }
-        return out
-    }
-
-    static func rawEvents(stream: String) throws -> [(line: Int, raw: [String: Any])] {
-        try rawLines().filter { $0.raw["stream"] as? String == stream }.map { ($0.line, $0.raw) }
-    }
-
-    static func data(_ raw: [String: Any]) -> [String: Any] { raw["data"] as? [String: Any] ?? [:] }
-
     @Test func anAmendmentShowsTheFiledTitleBeforeAndTheNewTitleAfter() throws {
         // The first submission of the sample with an amendment.
-        let all = try Self.rawLines()
+        let all = try Sample.rawLines()
         let amendment = try #require(all.first { $0.raw["type"] as? String == "SubmissionAmended" })
         let stream = try #require(amendment.raw["stream"] as? String)
-        let raw = try Self.rawEvents(stream: stream)
+        let raw = try Sample.rawEvents(stream: stream)
         let filed = try #require(raw.first { $0.raw["type"] as? String == "SubmissionFiled" })
-        let changes = try #require(Self.data(amendment.raw)["changes"] as? [String: Any])
+        let changes = try #require(Sample.data(amendment.raw)["changes"] as? [String: Any])
         #expect(changes.keys.sorted() == ["title"], "the sample's amendment changes the title only")
-        let before = try #require(Self.data(filed.raw)["title"] as? String)
+        let before = try #require(Sample.data(filed.raw)["title"] as? String)
         let after = try #require(changes["title"] as? String)
         #expect(before != after)
 
-        let events = try Self.recorded(stream: stream)
+        let events = try Sample.recorded(stream: stream)
         let entries = StreamHistory.build(events: events)
         #expect(entries.count == raw.count)
         #expect(entries.map(\.id) == events.map(\.id))
@@ -80,17 +43,17 @@ struct StreamHistoryTests {
     }
 
     @Test func aRevisionShowsThePublishedSummaryBeforeAndTheRevisedAfter() throws {
-        let all = try Self.rawLines()
+        let all = try Sample.rawLines()
         let revision = try #require(all.first { $0.raw["type"] as? String == "PracticeRevised" })
         let stream = try #require(revision.raw["stream"] as? String)
-        let published = try #require(try Self.rawEvents(stream: stream).first { $0.raw["type"] as? String == "PracticePublished" })
-        let changes = try #require(Self.data(revision.raw)["changes"] as? [String: Any])
+        let published = try #require(try Sample.rawEvents(stream: stream).first { $0.raw["type"] as? String == "PracticePublished" })
+        let changes = try #require(Sample.data(revision.raw)["changes"] as? [String: Any])
 
-        let entries = StreamHistory.build(events: try Self.recorded(stream: stream))
+        let entries = StreamHistory.build(events: try Sample.recorded(stream: stream))
         let entry = try #require(entries.first { $0.position == Int64(revision.line) })
         #expect(entry.changes.map(\.field) == changes.keys.sorted())
         for change in entry.changes {
-            let before = Self.data(published.raw)[change.field] as? String
+            let before = Sample.data(published.raw)[change.field] as? String
             let after = changes[change.field] as? String
             #expect(change.before?.stringValue == before)
             #expect(change.after?.stringValue == after)
@@ -130,8 +93,8 @@ struct StreamHistoryTests {
         // The first (submission, juror) pair of the sample scored twice, totals summed from the raw JSON.
         var firstTotal: [String: (line: Int, total: Int)] = [:]
         var found: (stream: String, juror: String, firstLine: Int, first: Int, line: Int, second: Int)?
-        for (line, _, raw) in try Self.rawLines() where raw["type"] as? String == "JuryScoreAdded" {
-            let data = Self.data(raw)
+        for (line, _, raw) in try Sample.rawLines() where raw["type"] as? String == "JuryScoreAdded" {
+            let data = Sample.data(raw)
             let key = "\(raw["stream"] as! String) \(data["jurorId"] as! String)"
             let total = (data["scores"] as! [String: Any]).values.reduce(0) { $0 + ($1 as! NSNumber).intValue }
             if let earlier = firstTotal[key] {
@@ -141,7 +104,7 @@ struct StreamHistoryTests {
             firstTotal[key] = (line, total)
         }
         let rescore = try #require(found)
-        let entries = StreamHistory.build(events: try Self.recorded(stream: rescore.stream))
+        let entries = StreamHistory.build(events: try Sample.recorded(stream: rescore.stream))
         let first = try #require(entries.first { $0.position == Int64(rescore.firstLine) })
         #expect(first.details["jurorId"] == .string(rescore.juror))
         #expect(first.details["total"] == .int(Int64(rescore.first)))
@@ -155,41 +118,41 @@ struct StreamHistoryTests {
     }
 
     @Test func aRetractionShowsTheRetractedTotal() throws {
-        let all = try Self.rawLines()
+        let all = try Sample.rawLines()
         let retraction = try #require(all.first { $0.raw["type"] as? String == "JuryScoreRetracted" })
         let stream = try #require(retraction.raw["stream"] as? String)
-        let juror = try #require(Self.data(retraction.raw)["jurorId"] as? String)
+        let juror = try #require(Sample.data(retraction.raw)["jurorId"] as? String)
         // the juror's last score before the retraction, from the raw lines
         let lastScore = try #require(
-            try Self.rawEvents(stream: stream).last {
+            try Sample.rawEvents(stream: stream).last {
                 $0.line < retraction.line && $0.raw["type"] as? String == "JuryScoreAdded"
-                    && Self.data($0.raw)["jurorId"] as? String == juror
+                    && Sample.data($0.raw)["jurorId"] as? String == juror
             })
-        let total = (Self.data(lastScore.raw)["scores"] as! [String: Any]).values.reduce(0) { $0 + ($1 as! NSNumber).intValue }
+        let total = (Sample.data(lastScore.raw)["scores"] as! [String: Any]).values.reduce(0) { $0 + ($1 as! NSNumber).intValue }
 
-        let entries = StreamHistory.build(events: try Self.recorded(stream: stream))
+        let entries = StreamHistory.build(events: try Sample.recorded(stream: stream))
         let entry = try #require(entries.first { $0.position == Int64(retraction.line) })
         #expect(entry.details["retractedTotal"] == .int(Int64(total)))
-        #expect(entry.details["reason"]?.stringValue == Self.data(retraction.raw)["reason"] as? String)
+        #expect(entry.details["reason"]?.stringValue == Sample.data(retraction.raw)["reason"] as? String)
         #expect(entry.details["jurorId"] == .string(juror))
         #expect(entry.details["hadScore"] == true)
     }
 
     @Test func otherEventsKeepTheirFacts() throws {
-        let all = try Self.rawLines()
+        let all = try Sample.rawLines()
         let withdrawal = try #require(all.first { $0.raw["type"] as? String == "SubmissionWithdrawn" })
         let stream = try #require(withdrawal.raw["stream"] as? String)
-        let entry = try #require(StreamHistory.build(events: try Self.recorded(stream: stream)).last)
+        let entry = try #require(StreamHistory.build(events: try Sample.recorded(stream: stream)).last)
         #expect(entry.type == "SubmissionWithdrawn")
-        #expect(entry.details["reason"]?.stringValue == Self.data(withdrawal.raw)["reason"] as? String)
+        #expect(entry.details["reason"]?.stringValue == Sample.data(withdrawal.raw)["reason"] as? String)
 
         let left = try #require(all.first { $0.raw["type"] as? String == "CommunityLeftNetwork" })
-        let community = StreamHistory.build(events: try Self.recorded(stream: left.raw["stream"] as! String))
+        let community = StreamHistory.build(events: try Sample.recorded(stream: left.raw["stream"] as! String))
         #expect(community.first?.type == "CommunityRegistered")
         let joined = try #require(community.first { $0.type == "CommunityJoinedNetwork" })
         #expect(joined.details["rejoined"] == false)
         let leftEntry = try #require(community.first { $0.position == Int64(left.line) })
-        #expect(leftEntry.details["reason"]?.stringValue == Self.data(left.raw)["reason"] as? String)
+        #expect(leftEntry.details["reason"]?.stringValue == Sample.data(left.raw)["reason"] as? String)
         #expect(community.allSatisfy { $0.kind != nil && $0.changes.isEmpty })
     }
 
@@ -220,8 +183,8 @@ struct StreamHistoryTests {
     }
 
     @Test func entriesRoundTripThroughCodable() throws {
-        let stream = try #require(try Self.rawLines().first { $0.raw["type"] as? String == "SubmissionAmended" }?.raw["stream"] as? String)
-        let entries = StreamHistory.build(events: try Self.recorded(stream: stream))
+        let stream = try #require(try Sample.rawLines().first { $0.raw["type"] as? String == "SubmissionAmended" }?.raw["stream"] as? String)
+        let entries = StreamHistory.build(events: try Sample.recorded(stream: stream))
         let encoded = try JSONEncoder().encode(entries)
         #expect(try JSONDecoder().decode([StreamHistory.Entry].self, from: encoded) == entries)
         // the Codable form and the canonical document agree on the keys and values

@@ -1,6 +1,7 @@
 import Events
 import Projections
 import Testing
+import TestSupport
 
 /// Full-text search in Ukrainian: inflections, case, apostrophes, Latin look-alikes, ranking,
 /// snippets, revisions and unpublishing.

@@ -1,6 +1,7 @@
 import Events
 import Projections
 import Testing
+import TestSupport
 
 /// The checkpoint moves with the rows, only forward, and never lets an event apply twice.
 @Suite struct ExactlyOnceTests {
@@ -84,7 +85,7 @@ import Testing
     }
 
     @Test func inMemorySourceRecordsJSONLinesLikeAStore() throws {
-        let text = try String(contentsOf: Fixtures.sampleURL, encoding: .utf8)
+        let text = try String(contentsOf: TestPaths.sampleHistory, encoding: .utf8)
         let source = try InMemoryEventSource(jsonLines: text)
         #expect(try source.head().position == Int64(Fixtures.sample().count))
         let page = try source.events(after: 100, limit: 3)

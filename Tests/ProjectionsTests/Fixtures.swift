@@ -3,29 +3,21 @@ import Foundation
 import Logging
 import Projections
 import Testing
+import TestSupport
 
 /// The sample history and helpers shared by the tests.
 enum Fixtures {
-    /// `Tests/Fixtures/sample-history.jsonl`: found from this file up to the package root.
-    static let sampleURL: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("Tests/Fixtures/sample-history.jsonl")
-    }()
-
     /// The sample's events recorded as a store would: position = line number, version per
     /// stream, recordedAt = the line's own.
     private static let loaded: Result<[RecordedEvent], any Error> = Result {
-        try events(jsonLines: String(contentsOf: sampleURL, encoding: .utf8))
+        try events(jsonLines: String(contentsOf: TestPaths.sampleHistory, encoding: .utf8))
     }
 
     /// The sample's events; a missing or unreadable fixture is a failed requirement (the test
     /// fails and says which file), never an empty history that later code traps on.
     static func sample() throws -> [RecordedEvent] {
         let events = try loaded.get()
-        try #require(events.count > 1000, "the sample history at \(sampleURL.path) holds \(events.count) events")
+        try #require(events.count > 1000, "the sample history at \(TestPaths.sampleHistory.path) holds \(events.count) events")
         return events
     }
 
@@ -114,17 +106,8 @@ enum Fixtures {
     }
 }
 
-/// A fresh temporary folder, removed when the test ends.
-final class TemporaryFolder {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("projections-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
+extension TemporaryFolder {
+    /// A projections file in the folder, its logger quiet.
     func store(projections: [any Projection] = StandardProjections.all, name: String = "projections.sqlite") throws
         -> ProjectionStore
     {

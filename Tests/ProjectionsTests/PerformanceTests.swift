@@ -2,6 +2,7 @@ import Events
 import Foundation
 import Projections
 import Testing
+import TestSupport
 
 /// A full rebuild of a scaled history and catalog searches over 10,000 practices. These tests
 /// assert what the answers are, never how long they took (timing depends on the machine):

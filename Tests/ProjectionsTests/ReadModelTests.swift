@@ -3,6 +3,7 @@ import Foundation
 import Projections
 import Rendering
 import Testing
+import TestSupport
 
 /// Each read model over the sample history, against what the reference fold computes.
 @Suite struct ReadModelTests {

@@ -1,9 +1,9 @@
 import Events
 import Foundation
-import GRDB
 import Projections
 import Synchronization
 import Testing
+import TestSupport
 
 /// Rebuilds beside the live tables, swapped in one transaction; incremental folds equal rebuilds.
 @Suite struct RebuildTests {
@@ -97,19 +97,6 @@ import Testing
         let status = try store.status().first { $0.name == "network" }!
         #expect(status.state == .running)
         #expect(status.lastError?.contains("rebuild failed") == true)
-    }
-
-    struct Bumped: Projection {
-        let base: any Projection
-        var name: String { base.name }
-        var schemaVersion: Int { base.schemaVersion + 1 }
-        var tableNames: [String] { base.tableNames }
-        func createTables(in db: Database, tables: ProjectionTables) throws {
-            try base.createTables(in: db, tables: tables)
-        }
-        func apply(_ event: RecordedEvent, in db: Database, tables: ProjectionTables) throws {
-            try base.apply(event, in: db, tables: tables)
-        }
     }
 
     @Test func aStaleSchemaIsReportedRefusedAndCuredByARebuild() throws {

@@ -8,6 +8,7 @@ import Testing
 import Events
 import Projections
 import Workers
+import TestSupport
 
 /// An event source that counts its batches and, from batch `holdAt` on, holds each read until
 /// the test opens the gate: the test decides what happens while a batch is in flight.
@@ -44,7 +45,7 @@ final class GatedSource: EventSource {
     }
 
     @Test func aShutdownDuringALongCatchUpStopsBetweenBatchesAndAnotherWorkerFinishesExactlyOnce() async throws {
-        let fixture = try HistoryFixture(lines: try SnapshotTestPaths.sampleLines())
+        let fixture = try HistoryFixture(lines: try Sample.lines())
         let events = fixture.events
         let source = GatedSource(events, holdAt: 6)
         let path = fixture.root + "/worker.sqlite"

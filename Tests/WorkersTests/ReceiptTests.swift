@@ -6,6 +6,7 @@ import Testing
 
 import Events
 import Workers
+import TestSupport
 
 /// Signed receipts (issue 12): a round trip, the exact signed bytes, and each kind of bad
 /// receipt refused with its reason.
@@ -100,7 +101,7 @@ import Workers
     }
 
     @Test func aReceiptOfAnotherStoreIsRefused() throws {
-        let lines = try SnapshotTestPaths.sampleLines()
+        let lines = try Sample.lines()
         let one = try HistoryFixture(lines: Array(lines.prefix(60)))
         let other = try HistoryFixture(lines: Array(lines.dropFirst().prefix(60)))
         #expect(one.events[0].hash != other.events[0].hash)
@@ -181,7 +182,7 @@ import Workers
 /// Workers publishing receipts on a schedule, and a folder of them checked as a whole.
 @Suite struct ReceiptPolicyTests {
     @Test func receiptsArePublishedEveryNEventsAndTheFolderShowsAHistoryThatOnlyGrew() throws {
-        let lines = try SnapshotTestPaths.sampleLines()
+        let lines = try Sample.lines()
         let fixture = try HistoryFixture(lines: Array(lines.prefix(600)))
         let key = Curve25519.Signing.PrivateKey()
         let folder = fixture.root + "/receipts"

@@ -1,35 +1,20 @@
 import Foundation
-import GRDB
 import Synchronization
 import Testing
+import TestSupport
 
 import Events
 import Projections
 import Workers
 
 // Helpers of the snapshot and time-travel tests: a store holding the sample history in a fresh
-// temporary folder, reference states by full replay, and ways to damage files.
-
-/// The sample data under Tests/Fixtures, found from this file's path.
-enum SnapshotTestPaths {
-    /// Tests/WorkersTests/SnapshotTestSupport.swift -> the repository's root.
-    static let repoRoot: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // WorkersTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // repo root
-        .standardizedFileURL
-    static let sampleHistory: URL = repoRoot.appendingPathComponent("Tests/Fixtures/sample-history.jsonl").standardizedFileURL
-
-    /// The sample history's lines (without newlines), in order.
-    static func sampleLines() throws -> [[UInt8]] {
-        let bytes = try [UInt8](Data(contentsOf: sampleHistory))
-        return bytes.split(separator: 0x0A, omittingEmptySubsequences: true).map(Array.init)
-    }
-}
+// temporary folder, reference states by full replay, and ways to damage files. (The sample, the
+// folders and `Bumped`: the TestSupport target.)
 
 /// A store with a history, in a fresh temporary folder that goes away with it.
 final class HistoryFixture {
-    let root: String
+    private let folder: TemporaryFolder
+    var root: String { folder.path }
     let layout: StoreLayout
     let reader: EventLogReader
     /// Every event of the log, in order.
@@ -38,10 +23,8 @@ final class HistoryFixture {
 
     /// Imports `lines` into a new store under a new temporary folder.
     init(lines: [[UInt8]]) throws {
-        root = FileManager.default.temporaryDirectory
-            .appendingPathComponent("hromada-snapshot-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        layout = StoreLayout(root: root + "/store")
+        folder = try TemporaryFolder()
+        layout = StoreLayout(root: folder.path + "/store")
         try layout.initialize()
         do {
             let store = try EventStore(layout: layout)
@@ -60,11 +43,9 @@ final class HistoryFixture {
 
     /// The sample history (or its first `count` lines).
     static func sample(prefix count: Int? = nil) throws -> HistoryFixture {
-        let lines = try SnapshotTestPaths.sampleLines()
+        let lines = try Sample.lines()
         return try HistoryFixture(lines: count.map { Array(lines.prefix($0)) } ?? lines)
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     var head: Int64 { events.last?.position ?? 0 }
 
@@ -148,19 +129,6 @@ func flipByte(in path: String, at offset: Int? = nil) throws {
     let i = offset ?? bytes.count / 2
     bytes[i] ^= 0x40
     try Data(bytes).write(to: URL(fileURLWithPath: path))
-}
-
-/// A projection with a bumped schema version: what the code looks like after a change.
-struct Bumped: Projection {
-    let base: any Projection
-    var by = 1
-    var name: String { base.name }
-    var schemaVersion: Int { base.schemaVersion + by }
-    var tableNames: [String] { base.tableNames }
-    func createTables(in db: Database, tables: ProjectionTables) throws { try base.createTables(in: db, tables: tables) }
-    func apply(_ event: RecordedEvent, in db: Database, tables: ProjectionTables) throws {
-        try base.apply(event, in: db, tables: tables)
-    }
 }
 
 /// A clock the test moves by hand.

@@ -6,6 +6,7 @@ import Testing
 import Events
 import Projections
 import Workers
+import TestSupport
 
 /// Snapshots of the read models: consistent, atomic, checked against their checksums and the
 /// log's chain, skipped when stale, restorable, pruned by policy, taken by the workers.
@@ -116,7 +117,7 @@ import Workers
     }
 
     @Test func verifyRefusesASnapshotOfAnotherHistory() throws {
-        var lines = try SnapshotTestPaths.sampleLines()
+        var lines = try Sample.lines()
         let ours = try HistoryFixture(lines: Array(lines.prefix(600)))
         // the same events but for one population figure: every hash after it differs
         let text = String(decoding: lines[0], as: UTF8.self)

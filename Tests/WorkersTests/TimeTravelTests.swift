@@ -4,6 +4,7 @@ import Testing
 import Events
 import Projections
 import Workers
+import TestSupport
 
 /// The state at a past time: the newest usable snapshot at or before it, then replay, in a
 /// scratch folder; always equal to a full replay of the prefix, with a digest that any machine
@@ -81,7 +82,7 @@ import Workers
     }
 
     @Test func aForeignSnapshotIsSkippedAndTheAnswerStillComes() throws {
-        var lines = try SnapshotTestPaths.sampleLines()
+        var lines = try Sample.lines()
         let ours = try HistoryFixture(lines: Array(lines.prefix(700)))
         let text = String(decoding: lines[1], as: UTF8.self)
         lines[1] = Array(text.replacingOccurrences(of: "\"population\":25000", with: "\"population\":25001").utf8)
