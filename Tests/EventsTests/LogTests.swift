@@ -223,7 +223,10 @@ import TestSupport
                     try writer.append(batch, validate: false)
                 } throws: { error in
                     guard let e = error as? EventStoreError else { return false }
+                    // the conflict as values, not only as a sentence
                     return e.code == .wrongExpectedVersion && e.message.contains("event 3 of 4")
+                        && e.conflict == VersionConflict(stream: "note-a", expected: 0, actual: 1)
+                        && e.message.hasSuffix("expectedVersion: stream note-a is at version 1, not 0")
                 }
                 #expect(writer.head == 2)
                 #expect(try store.logFiles() == files, "the failed batch left bytes in the log")

@@ -352,7 +352,7 @@ public final class EventStore: @unchecked Sendable {
                             case let e as EventStoreError where e.code == .wrongExpectedVersion:
                                 rejection = LineRejection(
                                     line: item.line, field: "expectedVersion",
-                                    reason: e.message.replacingOccurrences(of: "expectedVersion: ", with: ""), text: text)
+                                    reason: e.conflict?.reason ?? e.message, text: text)
                             default: throw error
                             }
                             guard options.skipInvalid else {

@@ -246,12 +246,7 @@ final class LogWriter {
         if let expected = event.expectedVersion {
             let actual = stream?.lastVersion ?? -1
             if expected != actual {
-                throw EventStoreError(
-                    .wrongExpectedVersion,
-                    expected == -1
-                        ? "expectedVersion: stream \(event.stream) already exists (its last version is \(actual))"
-                        : "expectedVersion: stream \(event.stream) is at version \(actual == -1 ? "none (it does not exist)" : String(actual)), not \(expected)",
-                    cause: Rejection(field: "expectedVersion", reason: "the stream is at \(actual)"))
+                throw VersionConflict(stream: event.stream, expected: expected, actual: actual == -1 ? nil : actual).error
             }
         }
         let position = nextPosition
