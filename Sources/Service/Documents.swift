@@ -6,12 +6,12 @@ import Rendering
 /// The documents of the service that are not one read model's answer: the store's statistics
 /// (as `admin stats --json` prints them), the competitions and their themes, readiness.
 public enum ServiceDocuments {
-    /// `admin stats --json`: the log's figures, each projection's checkpoint and lag, each replay
-    /// check's verdict. Keep in step with Sources/admin/StatsCommand.swift
-    /// (`projectionStatusLines`, `auditLines`): a test compares the two byte for byte.
-    public static func stats(reader: EventLogReader, projections store: ProjectionStore) throws -> JSONValue {
+    /// `admin stats --json` and `/api/v1/stats` (the one builder of both): the log's figures,
+    /// each projection's checkpoint and lag, each replay check's verdict; without read models
+    /// (`nil`: none built yet) both lists are empty.
+    public static func stats(reader: EventLogReader, projections store: ProjectionStore?) throws -> JSONValue {
         let stats = try reader.stats()
-        let statuses = try store.status()
+        let statuses = try store?.status() ?? []
         let headMs = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))?.milliseconds
         let projections: [JSONValue] = statuses.map { s in
             let lag = max(0, stats.headPosition - s.checkpoint.position)
@@ -27,8 +27,8 @@ public enum ServiceDocuments {
                 "lastError": s.lastError.map(JSONValue.string) ?? .null,
             ]
         }
-        let audits = try store.audits()
-        let generations = try store.generations()
+        let audits = try store?.audits() ?? []
+        let generations = try store?.generations() ?? [:]
         let auditLines: [JSONValue] = audits.map { a in
             [
                 "projection": .string(a.projection), "status": .string(a.status.rawValue), "position": .int(a.position),

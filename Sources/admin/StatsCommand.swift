@@ -13,23 +13,17 @@ struct Stats: ParsableCommand {
     func run() throws {
         do {
             let reader = try EventLogReader(layout: global.layout)
+            if json {
+                let document =
+                    FileManager.default.fileExists(atPath: global.layout.projections)
+                    ? try withProjections(global.layout) { try ServiceDocuments.stats(reader: reader, projections: $0) }
+                    : try ServiceDocuments.stats(reader: reader, projections: nil)
+                printJSON(document)
+                return
+            }
             let stats = try reader.stats()
             let projections = try projectionStatusLines(layout: global.layout, head: stats.headPosition, headTime: stats.headRecordedAt)
             let audits = try auditLines(layout: global.layout)
-            if json {
-                var object: [String: JSONValue] = [
-                    "events": .int(stats.events), "streams": .int(stats.streams), "frames": .int(stats.frames),
-                    "segments": .int(Int64(stats.segments)), "logBytes": .int(stats.logBytes),
-                    "indexBytes": .int(stats.indexBytes), "uncompressedBytes": .int(stats.uncompressedBytes),
-                    "headPosition": .int(stats.headPosition),
-                    "headRecordedAt": stats.headRecordedAt.map(JSONValue.string) ?? .null,
-                    "headHash": stats.headHash.map(JSONValue.string) ?? .null,
-                ]
-                object["projections"] = .array(projections.map(\.json))
-                object["audits"] = .array(audits.map(\.json))
-                printJSON(JSONValue.object(object))
-                return
-            }
             let ratio = stats.logBytes > 0 ? Double(stats.uncompressedBytes) / Double(stats.logBytes) : 0
             print("store       \(global.layout.root)")
             print("events      \(stats.events) in \(stats.streams) streams")
