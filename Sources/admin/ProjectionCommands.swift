@@ -63,13 +63,9 @@ func withProjections<T>(_ layout: StoreLayout, _ body: (ProjectionStore) throws 
     }
 }
 
-struct ProjectionStatusLine {
-    var text: String
-    var json: JSONValue
-}
-
-/// Each projection's checkpoint, lag (events and seconds) and state, for `admin stats`.
-func projectionStatusLines(layout: StoreLayout, head: Int64, headTime: String?) throws -> [ProjectionStatusLine] {
+/// Each projection's checkpoint, lag (events and seconds) and state, as `admin stats` prints
+/// them (its `--json` comes from ``ServiceDocuments/stats(reader:projections:)``).
+func projectionStatusLines(layout: StoreLayout, head: Int64, headTime: String?) throws -> [String] {
     guard FileManager.default.fileExists(atPath: layout.projections) else { return [] }
     let statuses = try withProjections(layout) { try $0.status() }
     let headMs = headTime.flatMap(Timestamp.init(rfc3339:))?.milliseconds
@@ -83,14 +79,7 @@ func projectionStatusLines(layout: StoreLayout, head: Int64, headTime: String?) 
         if s.isStale { state += ", stale schema \(s.storedSchemaVersion) (code \(s.codeSchemaVersion))" }
         var text = "\(s.name.padding(toLength: 12, withPad: " ", startingAt: 0)) checkpoint \(s.checkpoint.position), lag \(lag) events / \(String(format: "%.0f", lagSeconds)) s, \(state)"
         if let e = s.lastError { text += ", last error: \(e)" }
-        let json: JSONValue = [
-            "name": .string(s.name), "checkpoint": .int(s.checkpoint.position),
-            "checkpointRecordedAt": s.checkpoint.recordedAt.map { .string($0.rfc3339) } ?? .null,
-            "lagEvents": .int(lag), "lagSeconds": .double(lagSeconds), "state": .string(s.state.rawValue),
-            "schemaVersion": .int(Int64(s.storedSchemaVersion)), "codeSchemaVersion": .int(Int64(s.codeSchemaVersion)),
-            "lastError": s.lastError.map(JSONValue.string) ?? .null,
-        ]
-        return ProjectionStatusLine(text: text, json: json)
+        return text
     }
 }
 

@@ -35,11 +35,11 @@ struct Stats: ParsableCommand {
                 print("projections none built yet (run `admin project`)")
             } else {
                 print("projections")
-                for p in projections { print("  " + p.text) }
+                for p in projections { print("  " + p) }
             }
             if !audits.isEmpty {
                 print("replay checks")
-                for a in audits { print("  " + a.text) }
+                for a in audits { print("  " + a) }
             }
         } catch { throw fail(error) }
     }
@@ -47,7 +47,7 @@ struct Stats: ParsableCommand {
 
 /// Each projection's latest replay check, for `admin stats`: its verdict, and whether a rebuild
 /// since has made it old.
-func auditLines(layout: StoreLayout) throws -> [ProjectionStatusLine] {
+func auditLines(layout: StoreLayout) throws -> [String] {
     guard FileManager.default.fileExists(atPath: layout.projections) else { return [] }
     let (audits, generations) = try withProjections(layout) { store in (try store.audits(), try store.generations()) }
     return audits.map { a in
@@ -56,10 +56,6 @@ func auditLines(layout: StoreLayout) throws -> [ProjectionStatusLine] {
         var text = "\(name) \(a.status.rawValue) at position \(a.position), checked \(a.checkedAt.rfc3339)"
         if a.status == .differs { text += " (\(a.differences) \(a.differences == 1 ? "difference" : "differences"))" }
         if !current { text += "; rebuilt since" }
-        let json: JSONValue = [
-            "projection": .string(a.projection), "status": .string(a.status.rawValue), "position": .int(a.position),
-            "checkedAt": .string(a.checkedAt.rfc3339), "differences": .int(Int64(a.differences)), "current": .bool(current),
-        ]
-        return ProjectionStatusLine(text: text, json: json)
+        return text
     }
 }
