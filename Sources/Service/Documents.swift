@@ -12,13 +12,9 @@ public enum ServiceDocuments {
     public static func stats(reader: EventLogReader, projections store: ProjectionStore?) throws -> JSONValue {
         let stats = try reader.stats()
         let statuses = try store?.status() ?? []
-        let headMs = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))?.milliseconds
+        let headTime = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))
         let projections: [JSONValue] = statuses.map { s in
-            let lag = max(0, stats.headPosition - s.checkpoint.position)
-            var lagSeconds: Double = 0
-            if let headMs, lag > 0 {
-                lagSeconds = Double(headMs - (s.checkpoint.recordedAt?.milliseconds ?? headMs)) / 1000
-            }
+            let (lag, lagSeconds) = s.lag(behind: stats.headPosition, recordedAt: headTime)
             return [
                 "name": .string(s.name), "checkpoint": .int(s.checkpoint.position),
                 "checkpointRecordedAt": s.checkpoint.recordedAt.map { .string($0.rfc3339) } ?? .null,
@@ -77,7 +73,7 @@ public enum ServiceDocuments {
         let head = try reader.head().position
         var ready = true
         let lines: [JSONValue] = try store.status().map { s in
-            let lag = max(0, head - s.checkpoint.position)
+            let lag = s.lag(behind: head, recordedAt: nil).events
             let ok = lag <= maxLag && !s.isStale
             if !ok { ready = false }
             return [

@@ -63,26 +63,6 @@ func withProjections<T>(_ layout: StoreLayout, _ body: (ProjectionStore) throws 
     }
 }
 
-/// Each projection's checkpoint, lag (events and seconds) and state, as `admin stats` prints
-/// them (its `--json` comes from ``ServiceDocuments/stats(reader:projections:)``).
-func projectionStatusLines(layout: StoreLayout, head: Int64, headTime: String?) throws -> [String] {
-    guard FileManager.default.fileExists(atPath: layout.projections) else { return [] }
-    let statuses = try withProjections(layout) { try $0.status() }
-    let headMs = headTime.flatMap(Timestamp.init(rfc3339:))?.milliseconds
-    return statuses.map { s in
-        let lag = max(0, head - s.checkpoint.position)
-        var lagSeconds: Double = 0
-        if let headMs, lag > 0 {
-            lagSeconds = Double(headMs - (s.checkpoint.recordedAt?.milliseconds ?? headMs)) / 1000
-        }
-        var state = s.state.rawValue
-        if s.isStale { state += ", stale schema \(s.storedSchemaVersion) (code \(s.codeSchemaVersion))" }
-        var text = "\(s.name.padding(toLength: 12, withPad: " ", startingAt: 0)) checkpoint \(s.checkpoint.position), lag \(lag) events / \(String(format: "%.0f", lagSeconds)) s, \(state)"
-        if let e = s.lastError { text += ", last error: \(e)" }
-        return text
-    }
-}
-
 struct Project: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Bring the read models up to the head once, then exit.")
     @OptionGroup var global: GlobalOptions

@@ -22,8 +22,17 @@ struct Stats: ParsableCommand {
                 return
             }
             let stats = try reader.stats()
-            let projections = try projectionStatusLines(layout: global.layout, head: stats.headPosition, headTime: stats.headRecordedAt)
-            let audits = try auditLines(layout: global.layout)
+            var projections: [String] = []
+            var audits: [String] = []
+            if FileManager.default.fileExists(atPath: global.layout.projections) {
+                let headTime = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))
+                (projections, audits) = try withProjections(global.layout) { store in
+                    (
+                        try Self.statusLines(store.status(), head: stats.headPosition, headTime: headTime),
+                        try Self.auditLines(store.audits(), generations: store.generations())
+                    )
+                }
+            }
             let ratio = stats.logBytes > 0 ? Double(stats.uncompressedBytes) / Double(stats.logBytes) : 0
             print("store       \(global.layout.root)")
             print("events      \(stats.events) in \(stats.streams) streams")
@@ -43,19 +52,29 @@ struct Stats: ParsableCommand {
             }
         } catch { throw fail(error) }
     }
-}
 
-/// Each projection's latest replay check, for `admin stats`: its verdict, and whether a rebuild
-/// since has made it old.
-func auditLines(layout: StoreLayout) throws -> [String] {
-    guard FileManager.default.fileExists(atPath: layout.projections) else { return [] }
-    let (audits, generations) = try withProjections(layout) { store in (try store.audits(), try store.generations()) }
-    return audits.map { a in
-        let current = generations[a.projection] == a.generation
-        let name = a.projection.padding(toLength: 12, withPad: " ", startingAt: 0)
-        var text = "\(name) \(a.status.rawValue) at position \(a.position), checked \(a.checkedAt.rfc3339)"
-        if a.status == .differs { text += " (\(a.differences) \(a.differences == 1 ? "difference" : "differences"))" }
-        if !current { text += "; rebuilt since" }
-        return text
+    /// Each projection's checkpoint, lag (events and seconds) and state, one line each (the
+    /// `--json` form comes from ``ServiceDocuments/stats(reader:projections:)``).
+    static func statusLines(_ statuses: [ProjectionStatus], head: Int64, headTime: Timestamp?) -> [String] {
+        statuses.map { s in
+            let (lag, seconds) = s.lag(behind: head, recordedAt: headTime)
+            var state = s.state.rawValue
+            if s.isStale { state += ", stale schema \(s.storedSchemaVersion) (code \(s.codeSchemaVersion))" }
+            var text = "\(s.name.padding(toLength: 12, withPad: " ", startingAt: 0)) checkpoint \(s.checkpoint.position), lag \(lag) events / \(String(format: "%.0f", seconds)) s, \(state)"
+            if let e = s.lastError { text += ", last error: \(e)" }
+            return text
+        }
+    }
+
+    /// Each projection's latest replay check: its verdict, and whether a rebuild since has made
+    /// it old.
+    static func auditLines(_ audits: [AuditRecord], generations: [String: Int]) -> [String] {
+        audits.map { a in
+            let name = a.projection.padding(toLength: 12, withPad: " ", startingAt: 0)
+            var text = "\(name) \(a.status.rawValue) at position \(a.position), checked \(a.checkedAt.rfc3339)"
+            if a.status == .differs { text += " (\(a.differences) \(a.differences == 1 ? "difference" : "differences"))" }
+            if generations[a.projection] != a.generation { text += "; rebuilt since" }
+            return text
+        }
     }
 }

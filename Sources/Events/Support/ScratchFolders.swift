@@ -47,11 +47,7 @@ package enum ScratchFolders {
         let prefix = "hromada-\(kind)-"
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: parent) else { return [] }
         var removed: [String] = []
-        for name in names where name.hasPrefix(prefix) {
-            let rest = name.dropFirst(prefix.count)
-            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0,
-                pid != getpid(), !isAlive(pid)
-            else { continue }
+        for name in names where isLeftOfDeadProcess(name, prefix: prefix) {
             let path = parent + "/" + name
             if (try? FileManager.default.removeItem(atPath: path)) != nil { removed.append(path) }
         }
@@ -65,6 +61,17 @@ package enum ScratchFolders {
     @discardableResult
     package static func sweepAll(parent: String) -> [String] {
         kinds.flatMap { sweep(parent: parent, kind: $0) }
+    }
+
+    /// Whether `name` is `<prefix><pid>-…` for a pid other than ours whose process is gone:
+    /// what a process killed with -9 left (scratch folders, snapshot writers' `.tmp-` folders).
+    package static func isLeftOfDeadProcess(_ name: String, prefix: String) -> Bool {
+        guard name.hasPrefix(prefix) else { return false }
+        let rest = name.dropFirst(prefix.count)
+        guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid() else {
+            return false
+        }
+        return !isAlive(pid)
     }
 
     /// Whether a process with this id exists (EPERM: it exists, owned by someone else).

@@ -256,22 +256,21 @@ private struct PracticeRow: Decodable, FetchableRecord {
 /// `run` and `close` take the same lock: after `close` returns, nothing started by `run` is
 /// still running and nothing new starts.
 final class BackgroundWork: Sendable {
-    private let state = Mutex<(closed: Bool, running: Int)>((false, 0))
+    /// Whether closing began; the group counts what runs.
+    private let closed = Mutex(false)
     private let group = DispatchGroup()
 
     /// Starts `work` on a global queue; `false` (and nothing run) once closing began.
     @discardableResult
     func run(_ work: @escaping @Sendable () -> Void) -> Bool {
-        let admitted = state.withLock { s -> Bool in
-            guard !s.closed else { return false }
-            s.running += 1
+        let admitted = closed.withLock { closed -> Bool in
+            guard !closed else { return false }
             group.enter()
             return true
         }
         guard admitted else { return false }
         DispatchQueue.global(qos: .utility).async { [self] in
             work()
-            state.withLock { $0.running -= 1 }
             group.leave()
         }
         return true
@@ -279,7 +278,7 @@ final class BackgroundWork: Sendable {
 
     /// Refuses new work and waits for what runs.
     func close() {
-        state.withLock { $0.closed = true }
+        closed.withLock { $0 = true }
         group.wait()
     }
 }

@@ -95,6 +95,14 @@ public struct ProjectionStatus: Sendable, Hashable, Codable {
     /// The live tables were built by another version of the code: they need a rebuild.
     public var isStale: Bool { storedSchemaVersion != codeSchemaVersion }
 
+    /// How far the live tables are behind a log whose head is `position`, recorded at
+    /// `recordedAt`: in events, and in seconds of recordedAt (0 when caught up).
+    public func lag(behind position: Int64, recordedAt: Timestamp?) -> (events: Int64, seconds: Double) {
+        let events = max(0, position - checkpoint.position)
+        guard events > 0, let head = recordedAt else { return (events, 0) }
+        return (events, Double(head.milliseconds - (checkpoint.recordedAt?.milliseconds ?? head.milliseconds)) / 1000)
+    }
+
     enum CodingKeys: String, CodingKey {
         case name, codeSchemaVersion, storedSchemaVersion, checkpoint, state, lastError, updatedAt,
             rebuildPosition, isStale

@@ -93,10 +93,7 @@ extension ProjectionStore {
         -> (columns: [String], order: [String], rows: [String: KeyedRow])
     {
         let quoted = table.quotedDatabaseIdentifier
-        let isVirtual =
-            try Bool.fetchOne(
-                db, sql: "SELECT sql LIKE 'CREATE VIRTUAL TABLE%' FROM sqlite_master WHERE name = ?", arguments: [table])
-            ?? false
+        let isVirtual = try isVirtualTable(db, table)
         var keyColumns: [String]
         if isVirtual {
             keyColumns = ["rowid"]
@@ -124,6 +121,15 @@ extension ProjectionStore {
             rows[text] = KeyedRow(key: key, values: values)
         }
         return (columns, order, rows)
+    }
+}
+
+extension ProjectionStore {
+    /// Whether `table` is a virtual table (FTS5): its rows are read with their rowid.
+    static func isVirtualTable(_ db: Database, _ table: String) throws -> Bool {
+        try Bool.fetchOne(
+            db, sql: "SELECT sql LIKE 'CREATE VIRTUAL TABLE%' FROM sqlite_master WHERE name = ?", arguments: [table])
+            ?? false
     }
 }
 

@@ -12,10 +12,7 @@ extension ProjectionStore {
                 var out = "# \(name) schemaVersion=\(projection.schemaVersion) checkpoint=\(asOf.position) recordedAt=\(asOf.recordedAt?.rfc3339 ?? "null")\n"
                 for table in projection.tableNames {
                     let quoted = table.quotedDatabaseIdentifier
-                    let isVirtual =
-                        try Bool.fetchOne(
-                            db, sql: "SELECT sql LIKE 'CREATE VIRTUAL TABLE%' FROM sqlite_master WHERE name = ?",
-                            arguments: [table]) ?? false
+                    let isVirtual = try Self.isVirtualTable(db, table)
                     let statement = try db.makeStatement(sql: "SELECT \(isVirtual ? "rowid, " : "")* FROM \(quoted)")
                     let columns = statement.columnNames
                     let order = (1...max(1, columns.count)).map(String.init).joined(separator: ", ")

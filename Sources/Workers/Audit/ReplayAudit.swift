@@ -14,14 +14,8 @@ import Synchronization
 public struct ReplayAudit: Sendable {
     /// The verdict on one projection.
     public struct Finding: Sendable, Hashable, Codable {
-        public enum Status: String, Sendable, Hashable, Codable {
-            /// Every table equals the log's fold.
-            case equal
-            /// Some rows differ from the log's fold (see `differences`).
-            case differs
-            /// Built by another schema version: not comparable until rebuilt.
-            case stale
-        }
+        /// equal, differs or stale: the same verdict the bookkeeping records.
+        public typealias Status = AuditRecord.Status
 
         public var projection: String
         public var status: Status
@@ -74,7 +68,7 @@ public struct ReplayAudit: Sendable {
             audits: report.findings.map { f in
                 AuditRecord(
                     projection: f.projection, checkedAt: now, position: f.position,
-                    status: AuditRecord.Status(rawValue: f.status.rawValue) ?? .differs, differences: f.differenceCount,
+                    status: f.status, differences: f.differenceCount,
                     generation: generations[f.projection] ?? 0)
             })
         return report

@@ -457,11 +457,7 @@ public struct SnapshotStore: Sendable {
     /// mid-write): what a crash leaves goes at the next snapshot.
     func sweepDeadWriters() {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        for name in names where name.hasPrefix(".tmp-") {
-            let rest = name.dropFirst(5)
-            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]), pid > 0, pid != getpid(),
-                kill(pid, 0) != 0, errno == ESRCH
-            else { continue }
+        for name in names where ScratchFolders.isLeftOfDeadProcess(name, prefix: ".tmp-") {
             try? FileManager.default.removeItem(atPath: path(of: name))
         }
     }
