@@ -19,6 +19,9 @@ public struct API: Sendable {
     public struct Answer: Sendable {
         public var status: Int
         public var body: String
+        public var contentType = "application/json; charset=utf-8"
+        /// Headers beside the content type (an export's file name and as-of).
+        public var headers: [(name: String, value: String)] = []
     }
 
     /// The query parameters of a request: each name once.
@@ -73,6 +76,7 @@ public struct API: Sendable {
                     status: 405, code: "method-not-allowed", message: "\(method) is not allowed: this service is read-only (GET)")
             }
             let parameters = try Self.parameters(query)
+            if let answer = try await openData(path: path, parameters) { return answer }
             return try await route(path: path, parameters)
         } catch {
             let e = APIError.from(error)

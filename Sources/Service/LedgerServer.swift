@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -16,7 +17,8 @@ struct APIResponder: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         let answer = await api.respond(method: request.method.rawValue, path: request.uri.path, query: request.uri.query)
         var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
+        headers[.contentType] = answer.contentType
+        for header in answer.headers { headers[HTTPField.Name(header.name)!] = header.value }
         if answer.status == 405 { headers[.allow] = "GET, HEAD" }
         let buffer = ByteBuffer(string: answer.body)
         return Response(
