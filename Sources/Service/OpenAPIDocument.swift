@@ -101,7 +101,7 @@ public enum OpenAPIDocument {
                     responses: [
                         "200": [
                             "description": "One ExportLine per line.",
-                            "content": ["application/x-ndjson": ["schema": ["type": "string"], "itemSchema": ref("ExportLine")]],
+                            "content": ["application/x-ndjson": ["schema": ["type": "string"], "x-line-schema": ref("ExportLine")]],
                         ],
                         "400": error("A bad from, limit or follow."),
                     ])
