@@ -61,6 +61,8 @@ public struct OpenDataTable: Sendable {
     public var asOf: JSONValue
     public var columns: [OpenDataColumn]
     public var rows: [[JSONValue]]
+    /// The catalog's count of every match (the rows are the first `limit`), else `nil`.
+    public var total: JSONValue?
 
     /// A column whose cell is read from the entity (`row`) or the object holding it (`parent`).
     struct Field {
@@ -122,6 +124,7 @@ public struct OpenDataTable: Sendable {
             ] + Self.perCompetition(entities.map(\.row))
         case .catalog:
             asOf = document["asOf"] ?? .null
+            total = document["total"]
             entities = try Self.list(document, "rows").map { ($0, document) }
             fields = [
                 .row("rank", .integer), .row("practiceId", .string), .row("title", .string),
@@ -246,7 +249,7 @@ public struct OpenDataExport: Sendable {
     /// The as-of record written beside an exported file as `FILE.meta.json`: what was
     /// exported, with which parameters, as of which position and time, and the columns.
     public func metadata(file: String, parameters: [String: String]) -> JSONValue {
-        [
+        var record: [String: JSONValue] = [
             "model": .string(table.model.rawValue), "format": .string(format.rawValue), "file": .string(file),
             "asOf": table.asOf, "parameters": .object(parameters.mapValues(JSONValue.string)),
             "rows": .int(Int64(table.rows.count)),
@@ -256,6 +259,8 @@ public struct OpenDataExport: Sendable {
                 format == .csv ? "UTF-8 with a byte order mark, RFC 4180, CRLF line ends" : "UTF-8"),
             "listSeparator": .string(OpenDataTable.listSeparator),
         ]
+        record["total"] = table.total
+        return .object(record)
     }
 
     /// The HTTP headers of an export answer: a file name to save it under and its as-of.

@@ -2,22 +2,9 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Runs one of the Python checkers of `Tests/OpenAPI/` (python3 from PATH) to its end.
+/// Runs one of the Python checkers of `Tests/OpenAPI/` to its end.
 func runChecker(_ script: String, _ arguments: [String]) throws -> ChildResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", TestPaths.repoRoot.appendingPathComponent("Tests/OpenAPI/\(script)").path] + arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ChildResult(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self), signalled: process.terminationReason == .uncaughtSignal)
+    try runPython([TestPaths.repoRoot.appendingPathComponent("Tests/OpenAPI/\(script)").path] + arguments)
 }
 
 /// `/openapi.json` against the service's real answers: the document is a valid OpenAPI 3.1
