@@ -103,12 +103,7 @@ struct ExportModel: ParsableCommand, StoreCommand {
         let (competition, theme, kind) = (competition ?? "", theme, kind)
         switch model {
         case .leaderboard:
-            return { store in
-                if let theme {
-                    return try JSONOutput.encode(store.leaderboard(competitionId: competition, themeCode: theme, kind: kind))
-                }
-                return try JSONOutput.encode(LeaderboardSet(boards: store.leaderboards(competitionId: competition, kind: kind)))
-            }
+            return { try LeaderboardSet.document($0, competitionId: competition, themeCode: theme, kind: kind) }
         case .competitions: return { try JSONOutput.encode(ServiceDocuments.competitions($0)) }
         case .regions: return { try JSONOutput.encode($0.regions()) }
         case .network: return { try JSONOutput.encode($0.network()) }
