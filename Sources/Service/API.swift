@@ -149,6 +149,7 @@ public struct API: Sendable {
             let parameters = try Self.parameters(request.query)
             switch request.method {
             case "GET", "HEAD":
+                if let answer = try await openData(path: request.path, parameters) { return answer }
                 return try await route(path: request.path, parameters)
             case "POST":
                 return try await post(request, parameters)
@@ -226,10 +227,7 @@ public struct API: Sendable {
             }
             return try await ok(at: p.at(), ["leaderboard"]) { store in
                 do {
-                    if let theme {
-                        return try JSONOutput.encode(store.leaderboard(competitionId: competition, themeCode: theme, kind: kind))
-                    }
-                    return try JSONOutput.encode(LeaderboardSet(boards: store.leaderboards(competitionId: competition, kind: kind)))
+                    return try LeaderboardSet.document(store, competitionId: competition, themeCode: theme, kind: kind)
                 } catch let e as ProjectionError where e.code == .notFound {
                     throw APIError.notFound(e.message, parameter: e.message.hasPrefix("no competition") ? "competition" : "theme")
                 }
