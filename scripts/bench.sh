@@ -200,3 +200,25 @@ fi
 
 # --- report ---------------------------------------------------------------------------------
 python3 "$ROOT/scripts/bench_report.py" "$STEPS" --json-out "$OUT/bench-$N.json"
+
+# --- HTTP under load (issue 9) -------------------------------------------------------------
+# admin serve with its workers on a history of about 10,000 practices (BENCH_HTTP_EVENTS), wrk
+# at 64 connections for BENCH_HTTP_SECONDS (30) on the leaderboard and on catalog search, while
+# jury scores are appended over HTTP. BENCH_HTTP=0 skips it.
+if [ "${BENCH_HTTP:-1}" != 0 ]; then
+    command -v wrk >/dev/null || try_apt wrk || warn "wrk is missing: no HTTP figures"
+    if command -v wrk >/dev/null; then
+        HN=${BENCH_HTTP_EVENTS:-450000}
+        HSTORE=$WORK/http-store
+        say "HTTP: generating $HN events, importing, projecting"
+        if "$BIN" generate --events "$HN" --seed "$SEED" --out "$WORK/http.jsonl" >/dev/null &&
+            "$BIN" --store "$HSTORE" init >/dev/null && "$BIN" --store "$HSTORE" import "$WORK/http.jsonl" >/dev/null &&
+            "$BIN" --store "$HSTORE" project >/dev/null; then
+            rm -f "$WORK/http.jsonl"
+            python3 "$ROOT/scripts/bench/http_load.py" "$BIN" "$HSTORE" --json-out "$OUT/bench-http.json" ||
+                warn "the HTTP run failed"
+        else
+            warn "could not build the HTTP bench store"
+        fi
+    fi
+fi

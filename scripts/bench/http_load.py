@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""The HTTP figures of `make bench`: `admin serve` under wrk while appends keep arriving.
+
+Usage: http_load.py ADMIN STORE [--seconds 30] [--connections 64] [--rate 20] [--json-out FILE]
+
+STORE holds a generated history with its read models built. The script starts `admin serve`
+with its workers (on a free port, appends taken with a bearer token), then, for each target
+(the leaderboard of the last competition, and catalog search with rotating Ukrainian queries),
+runs `wrk -t2 -c64 -d30s --latency` while a second thread appends jury scores over HTTP at a
+steady rate, which the workers fold in as wrk runs. It prints requests per second, p50/p90/p99
+latency, and the errors (socket errors and non-2xx answers) of each run, and how many appends
+were acknowledged meanwhile. Every figure is measured in this run; none is estimated.
+"""
+import argparse
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+QUERIES = ["бюджет", "громада", "молодь", "освіта", "прозорість", "участь", "консультації", "школа",
+           "культура", "енергоефективність", "цифровий", "старости", "ветерани", "туризм", "спорт"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url, timeout=30):
+    with urllib.request.urlopen(url, timeout=timeout) as r:
+        return json.loads(r.read().decode("utf-8"))
+
+
+def wrk_lua(path, targets):
+    """A wrk script that cycles through `targets` (paths with their query strings)."""
+    quoted = ", ".join(json.dumps(t) for t in targets)
+    with open(path, "w") as f:
+        f.write("local paths = {" + quoted + "}\nlocal n = 0\n"
+                "request = function()\n  n = n + 1\n  return wrk.format('GET', paths[(n % #paths) + 1])\nend\n")
+
+
+def parse_wrk(text):
+    def seconds(value, unit):
+        return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
+    out = {"rps": None, "p50_ms": None, "p90_ms": None, "p99_ms": None, "requests": None,
+           "socket_errors": 0, "non_2xx": 0}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if m:
+        out["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50_ms"), ("90", "p90_ms"), ("99", "p99_ms")):
+        m = re.search(rf"^\s+{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        if m:
+            out[key] = round(seconds(m.group(1), m.group(2)) * 1000, 3)
+    m = re.search(r"(\d+) requests in", text)
+    if m:
+        out["requests"] = int(m.group(1))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        out["socket_errors"] = sum(int(g) for g in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        out["non_2xx"] = int(m.group(1))
+    return out
+
+
+class Appender(threading.Thread):
+    """Appends a jury score over HTTP every 1/rate seconds, each by a juror of its own."""
+
+    def __init__(self, base, token, template, rate):
+        super().__init__(daemon=True)
+        self.base, self.token, self.template, self.rate = base, token, template, rate
+        self.stop = threading.Event()
+        self.acknowledged = 0
+        self.refused = []
+
+    def run(self):
+        n = 0
+        next_at = time.monotonic()
+        while not self.stop.is_set():
+            n += 1
+            data = dict(self.template["data"], jurorId=f"bench-juror-{os.getpid()}-{n}")
+            body = json.dumps({"expectedVersion": "any", "events": [
+                {"id": str(uuid.uuid4()), "type": "JuryScoreAdded", "data": data,
+                 "metadata": {"actor": "bench"}}]}).encode()
+            request = urllib.request.Request(
+                f"{self.base}/api/v1/streams/{urllib.parse.quote(self.template['stream'])}", data=body,
+                headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=30) as r:
+                    if r.status in (200, 201):
+                        self.acknowledged += 1
+            except urllib.error.HTTPError as e:
+                self.refused.append(f"{e.code} {e.read()[:200]!r}")
+            except OSError as e:
+                self.refused.append(str(e))
+            next_at += 1.0 / self.rate
+            self.stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("admin")
+    ap.add_argument("store")
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("BENCH_HTTP_SECONDS", "30")))
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--rate", type=float, default=20.0, help="appends per second during each run")
+    ap.add_argument("--json-out")
+    a = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="hromada-bench-http-")
+    token = secrets.token_hex(24)
+    token_file = os.path.join(work, "token")
+    with open(token_file, "w") as f:
+        f.write(token + "\n")
+    os.chmod(token_file, 0o600)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [a.admin, "--store", a.store, "serve", "--port", str(port), "--token-file", token_file,
+         "--snapshots", os.path.join(work, "snapshots")],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "serve.log"), "w"))
+    try:
+        for _ in range(300):
+            try:
+                if get(base + "/health/ready", timeout=2).get("status") == "ready":
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        else:
+            print("http bench: the service did not become ready", file=sys.stderr)
+            return 1
+
+        competitions = get(base + "/api/v1/competitions")["competitions"]
+        last = competitions[-1]
+        leaderboard = f"/api/v1/leaderboard?competition={last['competitionId']}&theme={last['themes'][0]['themeCode']}"
+        practices = get(base + "/api/v1/catalog?limit=1")["total"]
+        catalog = [f"/api/v1/catalog?q={urllib.parse.quote(q)}&limit=20" for q in QUERIES]
+        # The appends: a jury score of the log's last scored submission, by new jurors.
+        template = None
+        with urllib.request.urlopen(f"{base}/api/v1/events?from={max(0, get(base + '/api/v1/stats')['headPosition'] - 5000)}") as r:
+            for raw in r:
+                line = json.loads(raw)
+                if line["type"] == "JuryScoreAdded":
+                    template = line
+        if template is None:
+            print("http bench: no jury score in the last 5000 events to model the appends on", file=sys.stderr)
+            return 1
+
+        results = {"practices": practices, "seconds": a.seconds, "connections": a.connections,
+                   "append_rate": a.rate, "runs": {}}
+        for name, targets in (("leaderboard", [leaderboard]), ("catalog search", catalog)):
+            lua = os.path.join(work, "paths.lua")
+            wrk_lua(lua, targets)
+            head_before = get(base + "/api/v1/stats")["headPosition"]
+            appender = Appender(base, token, template, a.rate)
+            appender.start()
+            run = subprocess.run(
+                ["wrk", "-t2", f"-c{a.connections}", f"-d{a.seconds}s", "--latency", "--timeout", "10s",
+                 "-s", lua, base], capture_output=True, text=True)
+            appender.stop.set()
+            appender.join()
+            time.sleep(1.5)
+            stats = get(base + "/api/v1/stats")
+            figures = parse_wrk(run.stdout)
+            figures.update({
+                "appends_acknowledged": appender.acknowledged, "appends_refused": len(appender.refused),
+                "head_moved": stats["headPosition"] - head_before,
+                "leaderboard_lag_after": next(p["lagEvents"] for p in stats["projections"] if p["name"] == "leaderboard"),
+            })
+            if run.returncode != 0:
+                figures["wrk_error"] = run.stderr.strip()[:300]
+            if appender.refused:
+                figures["first_refusal"] = appender.refused[0]
+            results["runs"][name] = figures
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    print(f"\nHTTP: admin serve with its workers, {a.connections} connections for {a.seconds} s (wrk), "
+          f"{a.rate:g} appends/s over HTTP meanwhile; catalog of {results['practices']} practices")
+    print(f"{'target':<16} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'appends':>8} {'lag after':>9}")
+    for name, f in results["runs"].items():
+        errors = (f["socket_errors"] or 0) + (f["non_2xx"] or 0)
+        def show(v):
+            return "-" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)
+        print(f"{name:<16} {show(f['rps']):>9} {show(f['p50_ms']):>8} {show(f['p90_ms']):>8} {show(f['p99_ms']):>8} "
+              f"{errors:>7} {f['appends_acknowledged']:>8} {f['leaderboard_lag_after']:>9}")
+        if "wrk_error" in f:
+            print(f"  wrk: {f['wrk_error']}")
+        if "first_refusal" in f:
+            print(f"  {f['appends_refused']} appends refused, first: {f['first_refusal']}")
+    print("goal: p99 under 50 ms and no request error")
+    if a.json_out:
+        with open(a.json_out, "w") as f:
+            json.dump(results, f, indent=2, ensure_ascii=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
