@@ -24,6 +24,8 @@ public struct HTTPAppends: Sendable {
     let tokenDigest: [UInt8]
     let lane = BlockingLane(label: "hromada.serve.appends")
     var lockWait: Duration = .seconds(5)
+    /// The token has fewer than 16 characters (the service warns: it can be guessed).
+    public let isShort: Bool
 
     /// Reads the token (the file's first line, surrounding blanks dropped).
     /// - Throws: when the file cannot be read or holds no token.
@@ -33,12 +35,13 @@ public struct HTTPAppends: Sendable {
             throw EventStoreError(.missingInput, "cannot read the token file \(tokenFile)")
         }
         let token = text.split(whereSeparator: \.isNewline).first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard token.count >= 16 else {
+        guard !token.isEmpty else {
             throw EventStoreError(
                 .invalidArgument,
-                "the token file \(tokenFile) must hold a token of at least 16 characters on its first line (e.g. `head -c 32 /dev/urandom | base64 > \(tokenFile)`)")
+                "the token file \(tokenFile) holds no token on its first line (e.g. `head -c 32 /dev/urandom | base64 > \(tokenFile)`)")
         }
         tokenDigest = Array(SHA256.hash(data: Array(token.utf8)))
+        isShort = token.count < 16
     }
 
     /// Whether the token file can be read by others than its owner (the service warns).

@@ -127,6 +127,9 @@ public struct LedgerServer {
             try await models.blocking { try API.positions(reader: models.reader, projections: models.projections) }
         }
         let appends = try configuration.tokenFile.map { try HTTPAppends(layout: layout, tokenFile: $0) }
+        if appends?.isShort == true {
+            logger.warning("the token of --token-file has fewer than 16 characters: a longer random one cannot be guessed")
+        }
         defer { appends?.lane.stop() }
         let api = API(
             models: models, readyLag: configuration.readyLag, feed: feed, metrics: ServiceMetrics.bootstrap(), appends: appends)
