@@ -301,4 +301,53 @@ import Glibc
             #expect(live.closedByPeer && follow.closedByPeer, "both streams were ended by the server")
         }
     }
+
+    @Test func killedMidAppendsTheServiceKeepsEveryAcknowledgedEventOnce() throws {
+        try withTemporaryDirectory { dir in
+            let (store, tokenFile) = try Self.store(dir)
+            let (server, port) = try ServeTests.serve(store, ["--token-file", tokenFile])
+            let head = try Self.head(store)
+            // Appends one after another until the kill (from another thread, at any moment of a
+            // request: before its fsync, after it, while the answer is written); each
+            // acknowledged id is kept.
+            var acknowledged: [(id: String, position: Int64)] = []
+            var unanswered: [String: Any]?
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int.random(in: 500...1200))) { server.kill() }
+            var juror = 1000
+            while true {
+                juror += 1
+                let event = Self.score(juror: juror)
+                let body: [String: Any] = ["expectedVersion": "any", "events": [event]]
+                guard let answer = try? Self.post(port: port, "submission-bp-2021-00000", body), answer.status == 201,
+                    let position = (answer.object?["positions"] as? [Int64])?.first
+                else {
+                    unanswered = body
+                    break
+                }
+                acknowledged.append((event["id"] as! String, position))
+            }
+            _ = server.finish(timeout: 10)
+            try #require(!acknowledged.isEmpty, "some appends were acknowledged before the kill")
+            #expect(try runAdmin(["--store", store, "verify"]).status == 0)
+            let lines = try runAdmin(["--store", store, "export"]).stdout.split(separator: "\n")
+            let stored = Dictionary(
+                uniqueKeysWithValues: lines.compactMap { line -> (String, Int64)? in
+                    guard let o = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any],
+                        let id = o["id"] as? String, let p = o["position"] as? Int64
+                    else { return nil }
+                    return (id, p)
+                })
+            for a in acknowledged {
+                #expect(stored[a.id] == a.position, "acknowledged event \(a.id) at \(a.position) is in the log there")
+            }
+            // The request the kill cut off, sent again to a new service: in the log once.
+            let (again, newPort) = try ServeTests.serve(store, ["--token-file", tokenFile])
+            defer { again.kill() }
+            let retry = try Self.post(port: newPort, "submission-bp-2021-00000", try #require(unanswered))
+            #expect(retry.status == 201 || retry.status == 200, "\(retry.body)")
+            let total = try Self.head(store)
+            #expect(total == head + Int64(acknowledged.count) + 1, "every acknowledged append once, the retried one once")
+            print("kill -9 of serve mid-appends: \(acknowledged.count) acknowledged, all there; the cut-off one was \(retry.status == 200 ? "already in the log, found by" : "appended by") the retry")
+        }
+    }
 }
