@@ -14,6 +14,8 @@ struct APIResponder: HTTPResponder {
     let api: API
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        // The web dashboard: every path outside /api, /health, /metrics and /openapi.json.
+        if let page = DashboardAssets.response(to: request) { return page }
         let answer = await api.respond(method: request.method.rawValue, path: request.uri.path, query: request.uri.query)
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
