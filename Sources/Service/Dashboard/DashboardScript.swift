@@ -283,7 +283,9 @@ enum DashboardScript {
               boards.replaceChildren(asOfLine(list.asOf), el('p', { class: 'empty' }, 'На цю дату жодного конкурсу ще не оголошено.'));
               return;
             }
-            const competition = competitions.find((c) => c.competitionId === state.competition) || competitions[competitions.length - 1];
+            // A competition not (yet) announced is still asked for: the API's 404 says which ones there are.
+            const competition = competitions.find((c) => c.competitionId === state.competition)
+              || (state.competition ? { competitionId: state.competition, themes: [] } : competitions[competitions.length - 1]);
             const themes = competition.themes || [];
             const theme = state.theme === ALL_THEMES ? ALL_THEMES : (themes.find((t) => t.themeCode === state.theme) || themes[0] || {}).themeCode;
             $('lb-competition').value = competition.competitionId;
