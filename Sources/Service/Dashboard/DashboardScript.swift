@@ -373,7 +373,7 @@ enum DashboardScript {
               return tile;
             }));
             $('rg-legend').replaceChildren(figure[1] + ':', el('span', null, number(min)), el('span', { class: 'scale' }), el('span', null, number(max)),
-              el('span', null, '· штрихування — немає даних'));
+              el('span', null, 'штрихування — немає даних'));
             const headers = [['oblast', 'Область']].concat(FIGURES.map(([key, , , short]) => [key, short]));
             const rows = Object.keys(OBLASTS).filter((code) => byCode[code])
               .sort((a, b) => (figure[2](byCode[b]) ?? -Infinity) - (figure[2](byCode[a]) ?? -Infinity) || a.localeCompare(b));
