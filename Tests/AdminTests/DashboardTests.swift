@@ -24,12 +24,19 @@ import TestSupport
         "/%61ssets/dashboard.js", "/etc/passwd",
     ]
 
-    @Test func thePageAndItsAssetsAreServedWithTheirTypesAndAStrictContentSecurityPolicy() throws {
+    /// `admin serve` on an empty store (the dashboard needs no data to be served).
+    func withServer(_ body: (_ port: Int) throws -> Void) throws {
         try withTemporaryDirectory { dir in
             let store = dir.appendingPathComponent("store").path
             #expect(try runAdmin(["--store", store, "init"]).status == 0)
             let (server, port) = try ServeTests.serve(store, ["--no-workers"])
             defer { server.kill() }
+            try body(port)
+        }
+    }
+
+    @Test func thePageAndItsAssetsAreServedWithTheirTypesAndAStrictContentSecurityPolicy() throws {
+        try withServer { port in
             for asset in Self.assets {
                 let answer = try ServeTests.get(port: port, asset.path)
                 #expect(answer.status == 200, "\(asset.path): \(answer.body)")
@@ -57,11 +64,7 @@ import TestSupport
     }
 
     @Test func anyOtherPathIsA404JSONErrorAndNothingIsReadFromDisk() throws {
-        try withTemporaryDirectory { dir in
-            let store = dir.appendingPathComponent("store").path
-            #expect(try runAdmin(["--store", store, "init"]).status == 0)
-            let (server, port) = try ServeTests.serve(store, ["--no-workers"])
-            defer { server.kill() }
+        try withServer { port in
             let package = try String(contentsOf: TestPaths.repoRoot.appendingPathComponent("Package.swift"), encoding: .utf8)
             for target in Self.notServed {
                 let answer = try ServeTests.get(port: port, target)
