@@ -553,7 +553,27 @@ enum DashboardScript {
               return;
             }
             const model = MODEL_OF[state.view];
-            if (model === null ? state.stream : names.includes(model)) load();
+            if (model === null ? state.stream : names.includes(model)) refresh();
+          }
+
+          // A burst of moves (an import) re-fetches once more after the load in flight, not once per move.
+          let refreshing = false;
+          let again = false;
+
+          async function refresh() {
+            if (refreshing) {
+              again = true;
+              return;
+            }
+            refreshing = true;
+            try {
+              do {
+                again = false;
+                await load();
+              } while (again);
+            } finally {
+              refreshing = false;
+            }
           }
 
           function connect() {
