@@ -9,6 +9,8 @@ pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+python3 -c "import jsonschema, openapi_spec_validator" >/dev/null 2>&1 \
+  || python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}" >&2
@@ -28,3 +30,10 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 command -v swift >/dev/null 2>&1 || { echo "error: swift is not on PATH (Swift 6.1 or later is needed)" >&2; exit 1; }
+# The OpenAPI test's validators (Tests/OpenAPI/validate_api.py): jsonschema and openapi-spec-validator.
+if ! python3 -c "import jsonschema, openapi_spec_validator" >/dev/null 2>&1; then
+  echo "installing: jsonschema openapi-spec-validator (pip)" >&2
+  python3 -m pip install -q jsonschema openapi-spec-validator >/tmp/hromada-pip.log 2>&1 \
+    || python3 -m pip install -q --break-system-packages jsonschema openapi-spec-validator >>/tmp/hromada-pip.log 2>&1 \
+    || { echo "error: pip could not install jsonschema and openapi-spec-validator (see /tmp/hromada-pip.log)" >&2; exit 1; }
+fi

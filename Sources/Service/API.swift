@@ -10,15 +10,82 @@ public struct API: Sendable {
     public let models: ReadModelService
     /// Ready when every read model is within this many events of the head.
     public let readyLag: Int64
+    /// What moves, for `/api/v1/live` and a following `/api/v1/events`.
+    let feed: LiveFeed
+    let metrics: ServiceMetrics?
+    /// Appending over HTTP; nil for a read-only service (no `--token-file`).
+    let appends: HTTPAppends?
 
-    public init(models: ReadModelService, readyLag: Int64) {
+    init(models: ReadModelService, readyLag: Int64, feed: LiveFeed, metrics: ServiceMetrics?, appends: HTTPAppends?) {
         self.models = models
         self.readyLag = readyLag
+        self.feed = feed
+        self.metrics = metrics
+        self.appends = appends
+    }
+
+    /// What the service needs of an HTTP request: its method, path and query, the few headers it
+    /// reads (names lowercased) and, for a POST, its body (already capped by the server).
+    public struct Request: Sendable {
+        public var method: String
+        public var path: String
+        public var query: String?
+        public var headers: [String: String]
+        public var body: [UInt8]
+
+        public init(method: String, path: String, query: String?, headers: [String: String] = [:], body: [UInt8] = []) {
+            self.method = method
+            self.path = path
+            self.query = query
+            self.headers = headers
+            self.body = body
+        }
+    }
+
+    /// Where a streamed answer writes its chunks; a write throws once the client has gone.
+    public protocol ChunkWriter: Sendable {
+        func write(_ text: String) async throws
     }
 
     public struct Answer: Sendable {
+        public enum Body: Sendable {
+            /// A whole document.
+            case text(String)
+            /// Chunks written as they come (server-sent events, the catch-up subscription) until
+            /// the closure returns.
+            case stream(@Sendable (any ChunkWriter) async throws -> Void)
+        }
         public var status: Int
-        public var body: String
+        public var contentType: String = "application/json; charset=utf-8"
+        /// Headers besides Content-Type (names as sent).
+        public var headers: [String: String] = [:]
+        public var body: Body
+
+        public init(status: Int, body: String) {
+            self.status = status
+            self.body = .text(body)
+        }
+
+        public init(
+            status: Int, contentType: String, headers: [String: String] = [:], stream: @escaping @Sendable (any ChunkWriter) async throws -> Void
+        ) {
+            self.status = status
+            self.contentType = contentType
+            self.headers = headers
+            self.body = .stream(stream)
+        }
+
+        /// The error document of `error` with its status (and the headers it needs).
+        init(_ error: APIError) {
+            self.init(status: error.status, body: error.body)
+            headers = error.headers
+        }
+
+        /// The body of a whole document (nil for a stream).
+        public var text: String? {
+            if case .text(let t) = body { return t }
+            return nil
+        }
     }
 
     /// The query parameters of a request: each name once.
@@ -33,6 +100,16 @@ public struct API: Sendable {
         }
 
         subscript(_ name: String) -> String? { values[name] }
+
+        /// A whole number in `range`, or `fallback` when the parameter is absent.
+        func integer(_ name: String, in range: ClosedRange<Int64>, default fallback: Int64) throws -> Int64 {
+            guard let text = values[name] else { return fallback }
+            guard let n = Int64(text), range.contains(n) else {
+                let upper = range.upperBound == .max ? "" : "...\(range.upperBound)"
+                throw APIError.invalid(name, "\(name) must be a whole number \(range.lowerBound)\(upper.isEmpty ? " or more" : upper), not \"\(text)\"")
+            }
+            return n
+        }
 
         /// `at=`: a date, a date-time or position:N.
         func at() throws -> TimePoint? {
@@ -65,19 +142,63 @@ public struct API: Sendable {
         return Parameters(values: values)
     }
 
-    /// Answers `GET path?query`.
-    public func respond(method: String, path: String, query: String?) async -> Answer {
+    /// Answers a request: GET (and HEAD) for the read models, the log and the service's health;
+    /// POST to append, when the service takes appends.
+    public func respond(_ request: Request) async -> Answer {
         do {
-            guard method == "GET" || method == "HEAD" else {
+            let parameters = try Self.parameters(request.query)
+            switch request.method {
+            case "GET", "HEAD":
+                if let answer = try await openData(path: request.path, parameters) { return answer }
+                return try await route(path: request.path, parameters)
+            case "POST":
+                return try await post(request, parameters)
+            default:
                 throw APIError(
-                    status: 405, code: "method-not-allowed", message: "\(method) is not allowed: this service is read-only (GET)")
+                    status: 405, code: "method-not-allowed", message: "\(request.method) is not allowed (GET, HEAD, and POST to append)",
+                    headers: ["Allow": appends == nil ? "GET, HEAD" : "GET, HEAD, POST"])
             }
-            let parameters = try Self.parameters(query)
-            return try await route(path: path, parameters)
         } catch {
-            let e = APIError.from(error)
-            return Answer(status: e.status, body: e.body)
+            return Answer(APIError.from(error))
         }
+    }
+
+    /// The route a path takes, as a template (the label of the request metrics).
+    public static func routeName(_ path: String) -> String {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        switch parts.count {
+        case 5 where parts[0] == "api" && parts[1] == "v1" && parts[2] == "streams" && parts[4] == "history":
+            return "/api/v1/streams/{stream}/history"
+        case 4 where parts[0] == "api" && parts[1] == "v1" && parts[2] == "streams":
+            return "/api/v1/streams/{stream}"
+        default:
+            let known = [
+                "/health/live", "/health/ready", "/metrics", "/api/v1/leaderboard", "/api/v1/competitions",
+                "/api/v1/regions", "/api/v1/network", "/api/v1/seminars", "/api/v1/catalog", "/api/v1/stats",
+                "/api/v1/live", "/api/v1/events",
+            ]
+            let joined = "/" + parts.joined(separator: "/")
+            return known.contains(joined) ? joined : "other"
+        }
+    }
+
+    /// `POST /api/v1/streams/{stream}`.
+    func post(_ request: Request, _ p: Parameters) async throws -> Answer {
+        let parts = request.path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
+        guard parts.count == 4, parts[0] == "api", parts[1] == "v1", parts[2] == "streams" else {
+            throw APIError(
+                status: 405, code: "method-not-allowed",
+                message: "POST is only for /api/v1/streams/{stream} (appending); \(request.path) takes GET",
+                headers: ["Allow": "GET, HEAD"])
+        }
+        guard let appends else {
+            throw APIError(
+                status: 405, code: "method-not-allowed",
+                message: "this service is read-only: start it with --token-file to take appends", headers: ["Allow": "GET, HEAD"])
+        }
+        try appends.authorize(request.headers["authorization"])
+        try p.only([])
+        return try await appends.append(stream: parts[3], body: request.body)
     }
 
     func route(path: String, _ p: Parameters) async throws -> Answer {
@@ -106,10 +227,7 @@ public struct API: Sendable {
             }
             return try await ok(at: p.at(), ["leaderboard"]) { store in
                 do {
-                    if let theme {
-                        return try JSONOutput.encode(store.leaderboard(competitionId: competition, themeCode: theme, kind: kind))
-                    }
-                    return try JSONOutput.encode(LeaderboardSet(boards: store.leaderboards(competitionId: competition, kind: kind)))
+                    return try LeaderboardSet.document(store, competitionId: competition, themeCode: theme, kind: kind)
                 } catch let e as ProjectionError where e.code == .notFound {
                     throw APIError.notFound(e.message, parameter: e.message.hasPrefix("no competition") ? "competition" : "theme")
                 }
@@ -128,14 +246,7 @@ public struct API: Sendable {
             return try await ok(at: p.at(), ["seminars"]) { try JSONOutput.encode($0.seminars()) }
         case ["api", "v1", "catalog"]:
             try p.only(["q", "sector", "direction", "form", "oblast", "community", "limit", "at"])
-            var chosen = 20
-            if let text = p["limit"] {
-                guard let n = Int(text), (1...10_000).contains(n) else {
-                    throw APIError.invalid("limit", "limit must be a whole number 1...10000, not \"\(text)\"")
-                }
-                chosen = n
-            }
-            let limit = chosen
+            let limit = Int(try p.integer("limit", in: 1...10_000, default: 20))
             let filters = CatalogFilters(
                 sector: p["sector"], direction: p["direction"], form: p["form"], oblast: p["oblast"],
                 community: p["community"])
@@ -143,6 +254,32 @@ public struct API: Sendable {
             return try await ok(at: p.at(), ["catalog"]) {
                 try JSONOutput.encode($0.catalog(query: q, filters: filters, limit: limit))
             }
+        case ["api", "v1", "live"]:
+            try p.only([])
+            let positions = try await positionsNow()
+            return feed.serverSentEvents(initial: positions)
+        case ["api", "v1", "events"]:
+            try p.only(["from", "limit", "follow"])
+            let from = try p.integer("from", in: 0...Int64.max, default: 0)
+            let limit = p["limit"] == nil ? nil : Int(try p.integer("limit", in: 1...1_000_000, default: 0))
+            let follow: Bool
+            switch p["follow"] {
+            case nil, "false": follow = false
+            case "true": follow = true
+            case let other?: throw APIError.invalid("follow", "follow must be true or false, not \"\(other)\"")
+            }
+            return CatchUpSubscription(models: models, feed: feed).answer(
+                after: from, limit: limit, follow: follow, positions: try await positionsNow())
+        case ["metrics"]:
+            try p.only([])
+            guard let metrics else { throw APIError.notFound("this service keeps no metrics") }
+            let (reader, store, feed) = (models.reader, models.projections, feed)
+            let text = try await models.blocking {
+                try metrics.scrape(reader: reader, projections: store, liveStreams: feed.subscriberCount)
+            }
+            var answer = Answer(status: 200, body: text)
+            answer.contentType = "text/plain; version=0.0.4; charset=utf-8"
+            return answer
         case ["api", "v1", "stats"]:
             try p.only([])
             let (reader, store) = (models.reader, models.projections)
@@ -173,9 +310,23 @@ public struct API: Sendable {
             return Answer(status: 200, body: body)
         default:
             throw APIError.notFound(
-                "no such endpoint: \(path) (endpoints: /api/v1/leaderboard, /api/v1/competitions, /api/v1/regions, /api/v1/catalog, /api/v1/network, /api/v1/seminars, /api/v1/streams/{stream}/history, /api/v1/stats, /health/live, /health/ready)"
+                "no such endpoint: \(path) (endpoints: /api/v1/leaderboard, /api/v1/competitions, /api/v1/regions, /api/v1/catalog, /api/v1/network, /api/v1/seminars, /api/v1/streams/{stream}/history, /api/v1/stats, /api/v1/live, /api/v1/events, /metrics, /health/live, /health/ready)"
             )
         }
+    }
+
+    /// The head and every checkpoint now.
+    func positionsNow() async throws -> ModelPositions {
+        let (reader, store) = (models.reader, models.projections)
+        return try await models.blocking { try Self.positions(reader: reader, projections: store) }
+    }
+
+    static func positions(reader: EventLogReader, projections store: ProjectionStore) throws -> ModelPositions {
+        let statuses = try store.status()
+        return ModelPositions(
+            head: try reader.head().position,
+            models: Dictionary(uniqueKeysWithValues: statuses.map { ($0.name, $0.checkpoint.position) }),
+            changed: Dictionary(uniqueKeysWithValues: statuses.map { ($0.name, $0.changedPosition ?? $0.checkpoint.position) }))
     }
 
     func ok(at: TimePoint?, _ names: [String], _ body: @escaping @Sendable (ProjectionStore) throws -> String) async throws

@@ -9,12 +9,15 @@ public struct APIError: Error, Sendable {
     public var code: String
     public var message: String
     public var parameter: String?
+    /// Headers the status needs (WWW-Authenticate for a 401, Retry-After for a 503, Allow for a 405).
+    public var headers: [String: String]
 
-    public init(status: Int, code: String, message: String, parameter: String? = nil) {
+    public init(status: Int, code: String, message: String, parameter: String? = nil, headers: [String: String] = [:]) {
         self.status = status
         self.code = code
         self.message = message
         self.parameter = parameter
+        self.headers = headers
     }
 
     public var body: String {
@@ -58,8 +61,14 @@ public struct APIError: Error, Sendable {
             return APIError(status: 500, code: e.code.name, message: e.message)
         }
         if let e = error as? EventStoreError {
-            if e.code == .notFound { return APIError(status: 404, code: "not-found", message: e.message, parameter: parameter) }
-            return APIError(status: 500, code: e.code.name, message: e.message)
+            switch e.code {
+            case .notFound: return APIError(status: 404, code: "not-found", message: e.message, parameter: parameter)
+            case .wrongExpectedVersion: return APIError(status: 409, code: e.code.name, message: e.message, parameter: "expectedVersion")
+            case .invalidEvent: return APIError(status: 400, code: e.code.name, message: e.message, parameter: parameter ?? "events")
+            case .locked:
+                return APIError(status: 503, code: e.code.name, message: e.message, headers: ["Retry-After": "1"])
+            default: return APIError(status: 500, code: e.code.name, message: e.message)
+            }
         }
         return APIError(status: 500, code: "internal", message: "\(error)")
     }

@@ -19,3 +19,16 @@ public struct LeaderboardSet: Encodable, TextRenderable, Sendable {
         boards.isEmpty ? "no such competition, or no submissions yet" : boards.map { $0.renderText() }.joined(separator: "\n")
     }
 }
+
+extension LeaderboardSet {
+    /// The leaderboard's JSON as `admin query leaderboard … --json` prints it: one theme's board,
+    /// or (no theme) every theme's. The command line, its export and the API answer with it.
+    public static func document(
+        _ store: ProjectionStore, competitionId: String, themeCode: String?, kind: String?
+    ) throws -> String {
+        if let themeCode {
+            return try JSONOutput.encode(store.leaderboard(competitionId: competitionId, themeCode: themeCode, kind: kind))
+        }
+        return try JSONOutput.encode(LeaderboardSet(boards: store.leaderboards(competitionId: competitionId, kind: kind)))
+    }
+}

@@ -1,5 +1,6 @@
 import Events
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
@@ -7,23 +8,75 @@ import Projections
 import ServiceLifecycle
 import Workers
 
-/// Hands every request to the ``API``; answers JSON with `Content-Type: application/json;
-/// charset=utf-8`.
+/// Hands every request to the ``API`` and writes its answer: a whole document, or a stream
+/// of chunks (server-sent events, the catch-up subscription) written as they come. A POST's body
+/// is read up to `maxBody` bytes (413 beyond). Every request is counted and timed by route.
 struct APIResponder: HTTPResponder {
     typealias Context = BasicRequestContext
     let api: API
+    let maxBody: Int
 
     func respond(to request: Request, context: Context) async throws -> Response {
         // The web dashboard: every path outside /api, /health, /metrics and /openapi.json.
         if let page = DashboardAssets.response(to: request) { return page }
-        let answer = await api.respond(method: request.method.rawValue, path: request.uri.path, query: request.uri.query)
+        let start = ContinuousClock.now
+        let answer = await answer(to: request)
+        api.metrics?.request(
+            route: API.routeName(request.uri.path), method: request.method.rawValue, status: answer.status,
+            duration: start.duration(to: .now))
         var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        if answer.status == 405 { headers[.allow] = "GET, HEAD" }
-        let buffer = ByteBuffer(string: answer.body)
-        return Response(
-            status: HTTPResponse.Status(code: answer.status), headers: headers,
-            body: request.method == .head ? ResponseBody() : ResponseBody(byteBuffer: buffer))
+        headers[.contentType] = answer.contentType
+        for (name, value) in answer.headers.sorted(by: { $0.key < $1.key }) {
+            if let field = HTTPField.Name(name) { headers[field] = value }
+        }
+        let status = HTTPResponse.Status(code: answer.status)
+        if request.method == .head { return Response(status: status, headers: headers, body: ResponseBody()) }
+        switch answer.body {
+        case .text(let text):
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        case .stream(let produce):
+            return Response(
+                status: status, headers: headers,
+                body: ResponseBody { writer in
+                    let chunks = ChunkSink(writer: writer)
+                    do { try await produce(chunks) } catch is CancellationError {}
+                    try await chunks.finish()
+                })
+        }
+    }
+
+    private func answer(to request: Request) async -> API.Answer {
+        var body: [UInt8] = []
+        if request.method == .post {
+            do {
+                body = Array(buffer: try await request.body.collect(upTo: maxBody))
+            } catch {
+                return API.Answer(
+                    APIError(
+                        status: 413, code: "body-too-large", message: "the body is larger than \(maxBody) bytes (--max-body)",
+                        parameter: "body"))
+            }
+        }
+        var headers: [String: String] = [:]
+        if let authorization = request.headers[.authorization] { headers["authorization"] = authorization }
+        return await api.respond(
+            API.Request(
+                method: request.method.rawValue, path: request.uri.path, query: request.uri.query, headers: headers, body: body))
+    }
+}
+
+/// Hummingbird's body writer as the API's ``API/ChunkWriter`` (the writer is used by one task at
+/// a time: the one that writes the answer).
+final class ChunkSink: API.ChunkWriter, @unchecked Sendable {
+    private var writer: any ResponseBodyWriter
+    init(writer: any ResponseBodyWriter) { self.writer = writer }
+
+    func write(_ text: String) async throws {
+        try await writer.write(ByteBuffer(string: text))
+    }
+
+    func finish() async throws {
+        try await writer.finish(nil)
     }
 }
 
@@ -38,6 +91,12 @@ public struct LedgerServer {
         public var readyLag: Int64 = 1000
         public var pollSeconds: Double = 1
         public var logLevel: Logger.Level = .warning
+        /// Appending over HTTP (POST) with the bearer token in this file; nil: read-only.
+        public var tokenFile: String?
+        /// The largest request body taken (POST), in bytes.
+        public var maxBodyBytes: Int = 1 << 20
+        /// Called by the worker after each round that applied events (the replay check's schedule).
+        public var workerHook: (any WorkerHook)?
         public init() {}
     }
 
@@ -66,10 +125,16 @@ public struct LedgerServer {
         }
         var logger = Logger(label: "hromada.serve")
         logger.logLevel = configuration.logLevel
-        let api = API(models: models, readyLag: configuration.readyLag)
+        let feed = LiveFeed { [models] in
+            try await models.blocking { try API.positions(reader: models.reader, projections: models.projections) }
+        }
+        let appends = try configuration.tokenFile.map { try HTTPAppends(layout: layout, tokenFile: $0) }
+        defer { appends?.lane.stop() }
+        let api = API(
+            models: models, readyLag: configuration.readyLag, feed: feed, metrics: ServiceMetrics.bootstrap(), appends: appends)
         let host = configuration.host
         let app = Application(
-            responder: APIResponder(api: api),
+            responder: APIResponder(api: api, maxBody: configuration.maxBodyBytes),
             configuration: .init(address: .hostname(host, port: configuration.port), serverName: "hromada-ledger"),
             onServerRunning: { channel in
                 ready(host, channel.localAddress?.port ?? -1)
@@ -81,10 +146,12 @@ public struct LedgerServer {
             services.append(
                 ProjectionWorker(
                     projections: store, source: LogEventSource(reader: reader), watcher: watcher,
-                    logger: Logger(label: "hromada.workers")))
+                    hook: configuration.workerHook, logger: Logger(label: "hromada.workers")))
         }
-        // Shutdown runs in reverse order: the server drains first, then the worker stops.
+        // Shutdown runs in reverse order: the feed ends the live streams first, so that the
+        // server can drain, then the worker stops.
         services.append(app)
+        services.append(feed)
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {

@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Logging
+import Metrics
 import Projections
 import ServiceLifecycle
 import Synchronization
@@ -78,16 +79,19 @@ public final class ProjectionWorker<C: Clock>: Service, Sendable where C.Duratio
         let cancelled: @Sendable () -> Bool = { [self] in stopping.withLock { $0 } }
         while guardRounds < 100, !isStopping {
             guardRounds += 1
-            let stale = Set(
-                ((try? await lane.run { try store.status() }) ?? [])
-                    .filter { $0.storedSchemaVersion != $0.codeSchemaVersion }.map(\.name))
+            let statuses = (try? await lane.run { try store.status() }) ?? []
+            let stale = Set(statuses.filter { $0.storedSchemaVersion != $0.codeSchemaVersion }.map(\.name))
             switch machine.next(now: now(), stale: stale) {
             case .rebuild(let names):
                 do {
                     logger.notice("rebuilding stale projections beside the live ones", metadata: ["projections": "\(names)"])
+                    let progress = names.map { Gauge(label: WorkerMetrics.rebuildPosition, dimensions: [("projection", $0)]) }
                     _ = try await lane.run {
-                        try store.rebuild(projections: names, source: source, batchSize: batchSize, isCancelled: cancelled)
+                        try store.rebuild(
+                            projections: names, source: source, batchSize: batchSize,
+                            progress: { position in for g in progress { g.record(position) } }, isCancelled: cancelled)
                     }
+                    for g in progress { g.record(0) }
                     for n in names { machine.succeeded(n) }
                 } catch let e as ProjectionError where e.code == .cancelled {
                     return
@@ -101,6 +105,7 @@ public final class ProjectionWorker<C: Clock>: Service, Sendable where C.Duratio
                         try store.catchUp(source: source, projections: names, batchSize: batchSize, isCancelled: cancelled)
                     }
                     for n in names { machine.succeeded(n) }
+                    WorkerMetrics.applied(before: statuses, after: report.checkpoints)
                     if report.eventsRead > 0, !isStopping {
                         try? await lane.run { try hook?.caughtUp(projections: store, source: source) }
                     }
@@ -219,5 +224,20 @@ enum OSThread {
             }, body)
         precondition(status == 0, "cannot start a thread: \(String(cString: strerror(status)))")
         pthread_detach(thread)
+    }
+}
+
+/// What the workers record through swift-metrics (exported by `admin serve` at `/metrics`).
+enum WorkerMetrics {
+    static let eventsApplied = "hromada_projection_events_applied_total"
+    /// The position a rebuild has reached (0 when none runs).
+    static let rebuildPosition = "hromada_projection_rebuild_position"
+
+    /// Counts the events each projection applied in a catch-up: how far its checkpoint moved.
+    static func applied(before: [ProjectionStatus], after: [String: AsOf]) {
+        for s in before {
+            guard let now = after[s.name]?.position, now > s.checkpoint.position else { continue }
+            Counter(label: eventsApplied, dimensions: [("projection", s.name)]).increment(by: Int(now - s.checkpoint.position))
+        }
     }
 }

@@ -105,7 +105,7 @@ struct Admin: AsyncParsableCommand {
         version: AdminVersion.text,
         subcommands: [
             Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Repair.self,
-            Generate.self, History.self, Snapshot.self, State.self, Completions.self,
+            Generate.self, History.self, Snapshot.self, State.self, Completions.self, ExportModel.self,
         ] + Admin.projectionCommands + Admin.benchCommands + Admin.auditCommands + [Serve.self]
     )
 }

@@ -240,24 +240,29 @@ func answer<T: Encodable & TextRenderable>(
     global: GlobalOptions, options: QueryOptions, projections: [String], _ body: (ProjectionStore) throws -> T
 ) throws {
     global.bootstrapLogging()
-    let result: T
-    var note: String?
-    if let at = options.at.flatMap(TimePoint.init) {
-        let travelled = try timeTravel(layout: global.layout, at: at, snapshots: options.snapshots, projections: projections, body)
-        result = travelled.result
-        note = travelled.note
-    } else {
-        result = try withProjections(global.layout) { store in
-            try store.requireMatchesLog(projections)
-            return try body(store)
-        }
-    }
+    let (result, note) = try queryResult(global: global, at: options.at, snapshots: options.snapshots, projections: projections, body)
     if options.json {
         try printJSON(result)
     } else {
         print(result.renderText())
         if let note { print(note) }
     }
+}
+
+/// What `body` answers on the live read models (refusing one a replay check found different
+/// from the log), or as of `at` with a note saying how that past was built.
+func queryResult<T>(
+    global: GlobalOptions, at: String?, snapshots: String, projections: [String], _ body: (ProjectionStore) throws -> T
+) throws -> (result: T, note: String?) {
+    if let at = at.flatMap(TimePoint.init) {
+        let travelled = try timeTravel(layout: global.layout, at: at, snapshots: snapshots, projections: projections, body)
+        return (travelled.result, travelled.note)
+    }
+    let result = try withProjections(global.layout) { store in
+        try store.requireMatchesLog(projections)
+        return try body(store)
+    }
+    return (result, nil)
 }
 
 struct LeaderboardQuery: ParsableCommand {

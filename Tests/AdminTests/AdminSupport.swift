@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 // Helpers of the CLI tests that read a store's segment files as the format draws them. What other
 // targets share too (the built binary, temporary folders, the sample data, child processes) is in
@@ -50,3 +51,22 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> Int32 {
 /// equals the log).
 let tamperOneLeaderboardTotal =
     "UPDATE leaderboard_score SET total = 999 WHERE submissionId = (SELECT min(submissionId) FROM leaderboard_score)"
+
+/// Runs python3 (from PATH) with `arguments` to its end, in `directory` when given.
+func runPython(_ arguments: [String], in directory: URL? = nil) throws -> ChildResult {
+    let process = Process()
+    if let directory { process.currentDirectoryURL = directory }
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3"] + arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ChildResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self), signalled: false)
+}

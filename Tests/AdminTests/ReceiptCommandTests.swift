@@ -185,24 +185,6 @@ import TestSupport
         try runAdmin(["receipt", "verify", file, "--public-key", publicKey, "--store", store] + (json ? ["--json"] : []))
     }
 
-    func runPython(_ arguments: [String], in directory: URL? = nil) throws -> ChildResult {
-        let process = Process()
-        if let directory { process.currentDirectoryURL = directory }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return ChildResult(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self), signalled: false)
-    }
-
     /// Whether Python's `cryptography` package is importable, installing it with pip when missing.
     func installCryptography() throws -> Bool {
         if try runPython(["-c", "import cryptography"]).status == 0 { return true }

@@ -9,73 +9,8 @@ import Glibc
 /// `admin serve` as a dashboard uses it: the JSON API over HTTP, byte for byte the answers of
 /// `admin query … --json`, its errors, its health endpoints, and a clean stop on SIGTERM.
 @Suite(.serialized) struct ServeTests {
-    struct NotListening: Error {}
-    /// The connection closed before any byte of an answer.
-    struct NoAnswer: Error {}
-
-    /// A minimal HTTP/1.1 GET over a socket (no HTTP library in the tests).
-    struct HTTPAnswer {
-        var status: Int
-        var headers: [String: String]
-        var body: String
-    }
-
     static func get(port: Int, _ target: String, method: String = "GET") throws -> HTTPAnswer {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0, "socket: \(errno)")
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 30, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw NotListening() }
-        let request = Array("\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            try #require(n > 0, "send: \(errno)")
-            sent += n
-        }
-        var data: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = recv(fd, &buffer, buffer.count, 0)
-            if n <= 0 { break }
-            data += buffer[0..<n]
-        }
-        if data.isEmpty { throw NoAnswer() }
-        let separator: [UInt8] = [13, 10, 13, 10]
-        let split = try #require(
-            (0...(max(0, data.count - 4))).first { Array(data[$0..<min($0 + 4, data.count)]) == separator },
-            "no HTTP head in \(String(decoding: data, as: UTF8.self))")
-        let head = String(decoding: data[..<split], as: UTF8.self).components(separatedBy: "\r\n")
-        var body = Array(data[(split + 4)...])
-        let status = Int(head[0].split(separator: " ")[1])!
-        var headers: [String: String] = [:]
-        for line in head.dropFirst() {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
-        }
-        if headers["transfer-encoding"] == "chunked" {
-            var out: [UInt8] = []
-            var rest = body[...]
-            while let crlf = (rest.startIndex..<max(rest.startIndex, rest.endIndex - 1)).first(where: { rest[$0] == 13 && rest[$0 + 1] == 10 }) {
-                let size = Int(String(decoding: rest[rest.startIndex..<crlf], as: UTF8.self), radix: 16) ?? 0
-                if size == 0 { break }
-                out += rest[(crlf + 2)..<(crlf + 2 + size)]
-                rest = rest[(crlf + 2 + size + 2)...]
-            }
-            body = out
-        }
-        if let length = headers["content-length"].flatMap(Int.init) {
-            #expect(body.count == length, "a whole body: \(body.count) of \(length) bytes for \(target)")
-        }
-        return HTTPAnswer(status: status, headers: headers, body: String(decoding: body, as: UTF8.self))
+        try httpRequest(port: port, method, target)
     }
 
     /// The `--json` answer of the CLI, without its trailing newline.

@@ -234,9 +234,12 @@ public final class EventStore: @unchecked Sendable {
         let which = count > 1 ? "event \(n + 1) of \(count)" : "the event"
         switch error {
         case let rejection as Rejection:
-            return EventStoreError(.invalidEvent, "\(which) is rejected: field \(rejection.field): \(rejection.reason)", cause: rejection)
+            var e = EventStoreError(.invalidEvent, "\(which) is rejected: field \(rejection.field): \(rejection.reason)", cause: rejection)
+            e.eventIndex = n
+            return e
         case var e as EventStoreError where e.code == .wrongExpectedVersion:
             e.message = "\(which) is rejected: \(e.message)"
+            e.eventIndex = n
             return e
         default:
             return error

@@ -13,6 +13,11 @@ import Logging
 final class LogWriter {
     let layout: StoreLayout
     let options: EventStoreOptions
+    /// Events and bytes made durable, fsync times.
+    let metrics = LogMetrics()
+    /// The first position and the bytes written of the group being written.
+    private var groupFirstPosition: Int64 = 0
+    private var groupBytes = 0
     let index: LogIndex
     let logger: Logger
     private let compressor: ZstdCompressor
@@ -112,6 +117,8 @@ final class LogWriter {
         precondition(!groupOpen)
         try withDatabase { db in try db.beginTransaction(.immediate) }
         groupOpen = true
+        groupFirstPosition = nextPosition
+        groupBytes = 0
         createdSegments = []
         unsyncedSegments = []
     }
@@ -123,9 +130,13 @@ final class LogWriter {
     /// group (``catchUpIndex()``) or at the next open.
     func commitGroup() throws {
         precondition(groupOpen && mark == nil)
-        if let segment { try segment.sync() }
-        for file in unsyncedSegments where file !== segment { try file.sync() }
-        if !createdSegments.isEmpty { try PosixFile.syncDirectory(layout.logDirectory) }
+        try metrics.timingFsync {
+            if let segment { try segment.sync() }
+            for file in unsyncedSegments where file !== segment { try file.sync() }
+            if !createdSegments.isEmpty { try PosixFile.syncDirectory(layout.logDirectory) }
+        }
+        metrics.events.increment(by: Int(nextPosition - groupFirstPosition))
+        metrics.bytes.increment(by: groupBytes)
         groupOpen = false
         createdSegments = []
         unsyncedSegments = []
@@ -357,6 +368,7 @@ final class LogWriter {
         let offset = segmentEnd
         try bytes.withUnsafeBytes { raw in try segment!.write(raw, at: offset) }
         segmentEnd += bytes.count
+        groupBytes += bytes.count
 
         let frame = LogIndex.Frame(
             firstPosition: frameFirst, count: Int64(frameCount), segment: segmentFirst, offset: Int64(offset),

@@ -9,6 +9,8 @@ public struct EventStoreError: LedgerError {
     public var cause: (any Error & Sendable)?
     /// For `.wrongExpectedVersion`: the stream, the version expected and the one found, as values.
     public var conflict: VersionConflict?
+    /// For an append refused because of one of its events: that event's index in the batch (0-based).
+    public var eventIndex: Int?
 
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code

@@ -30,6 +30,9 @@ struct ProjectionRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     var generation: Int
     /// How far a running rebuild has come, or `nil`.
     var rebuildPosition: Int64?
+    /// The last event that changed a row of the live tables (`nil`: not known yet, for tables
+    /// built before it was kept). A dashboard refreshes a read model only when this moves.
+    var changedPosition: Int64?
 
     enum Columns {
         static let name = Column(CodingKeys.name)
@@ -72,6 +75,9 @@ enum Bookkeeping {
                 t.column("generation", .integer).notNull()
             }
         }
+        migrator.registerMigration("v3-changed-position") { db in
+            try db.alter(table: ProjectionRecord.databaseTableName) { t in t.add(column: "changedPosition", .integer) }
+        }
         return migrator
     }
 }
@@ -91,6 +97,8 @@ public struct ProjectionStatus: Sendable, Hashable, Codable {
     public var updatedAt: Timestamp?
     /// How far a running rebuild has come.
     public var rebuildPosition: Int64?
+    /// The last event that changed a row of the live tables (nil: not known; take the checkpoint).
+    public var changedPosition: Int64?
 
     /// The live tables were built by another version of the code: they need a rebuild.
     public var isStale: Bool { storedSchemaVersion != codeSchemaVersion }
@@ -110,7 +118,7 @@ public struct ProjectionStatus: Sendable, Hashable, Codable {
 
     public init(
         name: String, codeSchemaVersion: Int, storedSchemaVersion: Int, checkpoint: AsOf, state: ProjectionState,
-        lastError: String?, updatedAt: Timestamp?, rebuildPosition: Int64?
+        lastError: String?, updatedAt: Timestamp?, rebuildPosition: Int64?, changedPosition: Int64? = nil
     ) {
         self.name = name
         self.codeSchemaVersion = codeSchemaVersion
@@ -120,6 +128,7 @@ public struct ProjectionStatus: Sendable, Hashable, Codable {
         self.lastError = lastError
         self.updatedAt = updatedAt
         self.rebuildPosition = rebuildPosition
+        self.changedPosition = changedPosition
     }
 
     public init(from decoder: any Decoder) throws {

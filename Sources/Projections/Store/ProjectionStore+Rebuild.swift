@@ -143,6 +143,8 @@ extension ProjectionStore {
                     }
                     record.checkpointRecordedAt = recordedAt
                     record.checkpointPosition = position
+                    // The tables were replaced: a reader sees them change here.
+                    record.changedPosition = position
                     record.schemaVersion = b.projection.schemaVersion
                     record.state = .running
                     record.lastError = nil

@@ -172,7 +172,7 @@ public final class ProjectionStore: Sendable {
             return ProjectionStatus(
                 name: p.name, codeSchemaVersion: p.schemaVersion, storedSchemaVersion: r.schemaVersion,
                 checkpoint: r.asOf, state: r.state, lastError: r.lastError,
-                updatedAt: r.updatedAt, rebuildPosition: r.rebuildPosition)
+                updatedAt: r.updatedAt, rebuildPosition: r.rebuildPosition, changedPosition: r.changedPosition)
         }
     }
 
@@ -238,6 +238,7 @@ public final class ProjectionStore: Sendable {
         }
         var last = record.checkpointPosition
         var lastRecordedAt: Timestamp?
+        var changed = record.changedPosition
         for event in events where event.position > last {
             guard event.position == last + 1 else {
                 throw ProjectionError(
@@ -245,16 +246,20 @@ public final class ProjectionStore: Sendable {
                     "expected the event at position \(last + 1) next, got position \(event.position)",
                     projection: projection.name, position: event.position)
             }
+            let changes = db.totalChangesCount
             do {
                 try projection.apply(event, in: db, tables: .live)
             } catch {
                 throw ProjectionError.wrap(
                     error, projection: projection.name, position: event.position, what: "cannot apply \(event.type)")
             }
+            if db.totalChangesCount != changes { changed = event.position }
             last = event.position
             lastRecordedAt = event.recordedAt
         }
         if last > record.checkpointPosition {
+            // Not known before (tables built before it was kept): none since the old checkpoint.
+            record.changedPosition = changed ?? record.checkpointPosition
             record.checkpointPosition = last
             record.checkpointRecordedAt = lastRecordedAt
             record.updatedAt = Timestamp.now()
