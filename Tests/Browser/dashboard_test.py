@@ -207,6 +207,9 @@ def run(page):
     query = parse_qs(urlparse(csv).query)
     check(urlparse(csv).path == "/api/v1/leaderboard" and query.get("format") == ["csv"] and query.get("competition") == [cid]
           and query.get("theme") == [code], f"the CSV link asks the same endpoint: {csv}")
+    with urlopen(csv, timeout=30) as download:
+        check(download.status == 200 and download.headers.get("Content-Type", "").startswith("text/csv"),
+              f"the CSV link downloads CSV ({download.status}, {download.headers.get('Content-Type')})")
     page.screenshot("leaderboard")
 
     # 2. Live: a jury score appended through the command line changes the board on screen.
