@@ -2,7 +2,7 @@
 SWIFT ?= swift
 STORE ?= ./store
 
-.PHONY: demo test bench build release deps clean crash-campaign fuzz bitflip-campaign
+.PHONY: demo test bench build release deps clean crash-campaign fuzz bitflip-campaign browser-test
 
 deps:
 	@scripts/deps.sh
@@ -39,3 +39,7 @@ fuzz: deps
 ## A thousand single-bit flips in segment and frame headers and bodies: every one caught, none crashing a reader, none cutting an acknowledged event.
 bitflip-campaign: build
 	scripts/bitflip-campaign.sh $(FLIPS)
+
+## The dashboard in headless Chromium against `admin serve` on a generated store (screenshots in .build/browser-test/).
+browser-test: deps
+	scripts/browser-test.sh

@@ -17,6 +17,8 @@ struct APIResponder: HTTPResponder {
     let maxBody: Int
 
     func respond(to request: Request, context: Context) async throws -> Response {
+        // The web dashboard: every path outside /api, /health, /metrics and /openapi.json.
+        if let page = DashboardAssets.response(to: request) { return page }
         let start = ContinuousClock.now
         let answer = await answer(to: request)
         api.metrics?.request(
