@@ -20,6 +20,7 @@ demo: release
 ## Every test (Swift Testing), end to end.
 test: deps
 	$(SWIFT) test
+	scripts/browser-test.sh
 
 ## Figures beside the peers (sqlite-table, PostgreSQL, eventsourcing, zstd CLI) in one run.
 bench: release

@@ -16,7 +16,10 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null
   as_root apt-get update -q >/dev/null
   as_root apt-get install -y -q chromium chromium-driver >/dev/null
 fi
-python3 -c 'import selenium' 2>/dev/null || { echo "installing selenium" >&2; python3 -m pip install -q selenium; }
+python3 -c 'import selenium' 2>/dev/null || {
+  echo "installing selenium" >&2
+  python3 -m pip install -q selenium || python3 -m pip install -q --break-system-packages selenium
+}
 
 scripts/deps.sh
 swift build --product admin

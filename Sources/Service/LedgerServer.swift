@@ -17,9 +17,14 @@ struct APIResponder: HTTPResponder {
     let maxBody: Int
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        // The web dashboard: every path outside /api, /health, /metrics and /openapi.json.
-        if let page = DashboardAssets.response(to: request) { return page }
         let start = ContinuousClock.now
+        // The web dashboard: every path outside /api, /health, /metrics and /openapi.json.
+        if let page = DashboardAssets.response(to: request) {
+            api.metrics?.request(
+                route: DashboardAssets.routeName(request.uri.path), method: request.method.rawValue,
+                status: Int(page.status.code), duration: start.duration(to: .now))
+            return page
+        }
         let answer = await answer(to: request)
         api.metrics?.request(
             route: API.routeName(request.uri.path), method: request.method.rawValue, status: answer.status,

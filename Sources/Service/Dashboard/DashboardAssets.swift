@@ -24,6 +24,12 @@ public enum DashboardAssets {
     static let servicePaths = ["/api", "/health", "/metrics", "/openapi.json"]
 
     /// Whether `path` is the dashboard's to answer: anything outside ``servicePaths``.
+    /// The route label of a dashboard request in the metrics: the asset's path, or "other" (so
+    /// that probing paths makes no series of their own).
+    static func routeName(_ path: String) -> String {
+        files[path] != nil ? path : "other"
+    }
+
     public static func claims(_ path: String) -> Bool {
         !servicePaths.contains { path == $0 || path.hasPrefix($0 + "/") }
     }
