@@ -17,7 +17,7 @@ release: deps
 demo: release
 	.build/release/admin demo --store $(STORE)
 
-## Every test (Swift Testing), end to end.
+## Every test: the Swift suites (Swift Testing), end to end, then the dashboard in headless Chromium.
 test: deps
 	$(SWIFT) test
 	scripts/browser-test.sh
