@@ -197,7 +197,7 @@ public struct JSONParser {
         index += 1  // the closing quote
         let raw = UnsafeBufferPointer(rebasing: buffer[start..<end])
         if !hasEscapes {
-            guard let text = String(validating: raw, as: UTF8.self) else {
+            guard let text = UTF8Validation.string(raw) else {
                 throw SyntaxError(offset: start, reason: "invalid UTF-8 in a string")
             }
             return text
@@ -268,7 +268,7 @@ public struct JSONParser {
                 throw SyntaxError(offset: base + i - 1, reason: "invalid escape")
             }
         }
-        guard let text = String(validating: out, as: UTF8.self) else {
+        guard let text = out.withUnsafeBufferPointer(UTF8Validation.string) else {
             throw SyntaxError(offset: base, reason: "invalid UTF-8 in a string")
         }
         return text

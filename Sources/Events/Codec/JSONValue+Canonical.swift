@@ -37,12 +37,13 @@ extension JSONValue {
     /// Appends an object's canonical bytes (keys sorted by UTF-8 bytes).
     public static func writeObject(_ members: [String: JSONValue], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for (n, key) in keys.enumerated() {
+        // the members sorted as pairs: no second lookup of each key (hashing it again)
+        let sorted = members.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        for (n, member) in sorted.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
-            writeString(key, into: &out)
+            writeString(member.key, into: &out)
             out.append(UInt8(ascii: ":"))
-            members[key]!.writeCanonical(into: &out)
+            member.value.writeCanonical(into: &out)
         }
         out.append(UInt8(ascii: "}"))
     }

@@ -33,12 +33,23 @@ public final class LineReader {
     deinit { if ownsFD { close(fd) } }
 
     /// Whether `next()` can answer without waiting for more input.
-    public var hasBufferedLine: Bool { eof || buffer[start...].contains(0x0A) }
+    public var hasBufferedLine: Bool { eof || nextNewline() != nil }
+
+    /// The index of the first newline from `start`, by `memchr` (a loop over the array's
+    /// elements cost about 13,000 instructions a 1.7 KB line here, asked twice a line).
+    private func nextNewline() -> Int? {
+        buffer.withUnsafeBufferPointer { b -> Int? in
+            guard start < b.count, let base = b.baseAddress, let found = memchr(base + start, 0x0A, b.count - start) else {
+                return nil
+            }
+            return UnsafeRawPointer(base).distance(to: UnsafeRawPointer(found))
+        }
+    }
 
     /// The next line without its newline (a trailing `\r` is kept), or nil at the end.
     public func next() throws -> [UInt8]? {
         while true {
-            if let nl = buffer[start...].firstIndex(of: 0x0A) {
+            if let nl = nextNewline() {
                 let line = Array(buffer[start..<nl])
                 start = nl + 1
                 lineNumber += 1
