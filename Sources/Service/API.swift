@@ -172,15 +172,17 @@ public struct API: Sendable {
         case 4 where parts[0] == "api" && parts[1] == "v1" && parts[2] == "streams":
             return "/api/v1/streams/{stream}"
         default:
-            let known = [
-                "/health/live", "/health/ready", "/metrics", "/api/v1/leaderboard", "/api/v1/competitions",
-                "/api/v1/regions", "/api/v1/network", "/api/v1/seminars", "/api/v1/catalog", "/api/v1/stats",
-                "/api/v1/live", "/api/v1/events",
-            ]
             let joined = "/" + parts.joined(separator: "/")
-            return known.contains(joined) ? joined : "other"
+            return endpoints.contains(joined) ? joined : "other"
         }
     }
+
+    /// Every GET endpoint, as its path template (the 404's list, the request metrics' routes).
+    static let endpoints = [
+        "/api/v1/leaderboard", "/api/v1/competitions", "/api/v1/regions", "/api/v1/catalog", "/api/v1/network",
+        "/api/v1/seminars", "/api/v1/streams/{stream}/history", "/api/v1/stats", "/api/v1/live", "/api/v1/events",
+        "/metrics", "/health/live", "/health/ready",
+    ]
 
     /// `POST /api/v1/streams/{stream}`.
     func post(_ request: Request, _ p: Parameters) async throws -> Answer {
@@ -256,7 +258,7 @@ public struct API: Sendable {
             }
         case ["api", "v1", "live"]:
             try p.only([])
-            let positions = try await positionsNow()
+            let positions = try await models.positions()
             return feed.serverSentEvents(initial: positions)
         case ["api", "v1", "events"]:
             try p.only(["from", "limit", "follow"])
@@ -269,7 +271,7 @@ public struct API: Sendable {
             case let other?: throw APIError.invalid("follow", "follow must be true or false, not \"\(other)\"")
             }
             return CatchUpSubscription(models: models, feed: feed).answer(
-                after: from, limit: limit, follow: follow, positions: try await positionsNow())
+                after: from, limit: limit, follow: follow, positions: try await models.positions())
         case ["metrics"]:
             try p.only([])
             guard let metrics else { throw APIError.notFound("this service keeps no metrics") }
@@ -310,23 +312,9 @@ public struct API: Sendable {
             return Answer(status: 200, body: body)
         default:
             throw APIError.notFound(
-                "no such endpoint: \(path) (endpoints: /api/v1/leaderboard, /api/v1/competitions, /api/v1/regions, /api/v1/catalog, /api/v1/network, /api/v1/seminars, /api/v1/streams/{stream}/history, /api/v1/stats, /api/v1/live, /api/v1/events, /metrics, /health/live, /health/ready)"
+                "no such endpoint: \(path) (endpoints: \(Self.endpoints.joined(separator: ", ")))"
             )
         }
-    }
-
-    /// The head and every checkpoint now.
-    func positionsNow() async throws -> ModelPositions {
-        let (reader, store) = (models.reader, models.projections)
-        return try await models.blocking { try Self.positions(reader: reader, projections: store) }
-    }
-
-    static func positions(reader: EventLogReader, projections store: ProjectionStore) throws -> ModelPositions {
-        let statuses = try store.status()
-        return ModelPositions(
-            head: try reader.head().position,
-            models: Dictionary(uniqueKeysWithValues: statuses.map { ($0.name, $0.checkpoint.position) }),
-            changed: Dictionary(uniqueKeysWithValues: statuses.map { ($0.name, $0.changedPosition ?? $0.checkpoint.position) }))
     }
 
     func ok(at: TimePoint?, _ names: [String], _ body: @escaping @Sendable (ProjectionStore) throws -> String) async throws

@@ -29,7 +29,7 @@ public enum ServiceDocuments {
             [
                 "projection": .string(a.projection), "status": .string(a.status.rawValue), "position": .int(a.position),
                 "checkedAt": .string(a.checkedAt.rfc3339), "differences": .int(Int64(a.differences)),
-                "current": .bool(generations[a.projection] == a.generation),
+                "current": .bool(a.isCurrent(in: generations)),
             ]
         }
         var object: [String: JSONValue] = [

@@ -18,17 +18,16 @@ struct APIResponder: HTTPResponder {
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let start = ContinuousClock.now
+        func counted(route: String, status: Int) {
+            api.metrics?.request(route: route, method: request.method.rawValue, status: status, duration: start.duration(to: .now))
+        }
         // The web dashboard: every path outside /api, /health, /metrics and /openapi.json.
         if let page = DashboardAssets.response(to: request) {
-            api.metrics?.request(
-                route: DashboardAssets.routeName(request.uri.path), method: request.method.rawValue,
-                status: Int(page.status.code), duration: start.duration(to: .now))
+            counted(route: DashboardAssets.routeName(request.uri.path), status: Int(page.status.code))
             return page
         }
         let answer = await answer(to: request)
-        api.metrics?.request(
-            route: API.routeName(request.uri.path), method: request.method.rawValue, status: answer.status,
-            duration: start.duration(to: .now))
+        counted(route: API.routeName(request.uri.path), status: answer.status)
         var headers = HTTPFields()
         headers[.contentType] = answer.contentType
         for (name, value) in answer.headers.sorted(by: { $0.key < $1.key }) {
@@ -130,9 +129,7 @@ public struct LedgerServer {
         }
         var logger = Logger(label: "hromada.serve")
         logger.logLevel = configuration.logLevel
-        let feed = LiveFeed { [models] in
-            try await models.blocking { try API.positions(reader: models.reader, projections: models.projections) }
-        }
+        let feed = LiveFeed { [models] in try await models.positions() }
         let appends = try configuration.tokenFile.map { try HTTPAppends(layout: layout, tokenFile: $0) }
         if appends?.isShort == true {
             logger.warning("the token of --token-file has fewer than 16 characters: a longer random one cannot be guessed")

@@ -63,6 +63,22 @@ public final class ReadModelService: Sendable {
     }
 }
 
+extension ReadModelService {
+    /// The log's head and every read model's checkpoint and last change, now (for the live
+    /// stream and the catch-up subscription).
+    public func positions() async throws -> ModelPositions {
+        let (reader, store) = (self.reader, projections)
+        return try await blocking {
+            let statuses = try store.status()
+            return ModelPositions(
+                head: try reader.head().position,
+                models: Dictionary(uniqueKeysWithValues: statuses.map { ($0.name, $0.checkpoint.position) }),
+                changed: Dictionary(
+                    uniqueKeysWithValues: statuses.map { ($0.name, $0.changedPosition ?? $0.checkpoint.position) }))
+        }
+    }
+}
+
 /// A round-robin counter over the lanes.
 final class LaneCounter: Sendable {
     private let value = SendableBox()

@@ -74,7 +74,8 @@ public final class ServiceMetrics: Sendable {
         Gauge(label: Names.logBytes).record(stats.logBytes)
         Gauge(label: Names.liveStreams).record(liveStreams)
         let headTime = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))
-        for s in try store.status() {
+        let statuses = try store.status()
+        for s in statuses {
             let (events, seconds) = s.lag(behind: stats.headPosition, recordedAt: headTime)
             let projection = [("projection", s.name)]
             Gauge(label: Names.lagEvents, dimensions: projection).record(events)
@@ -85,9 +86,9 @@ public final class ServiceMetrics: Sendable {
         // since makes it history: its series go until the next check).
         let generations = try store.generations()
         let current = Dictionary(
-            try store.audits().filter { generations[$0.projection] == $0.generation }.map { ($0.projection, $0) },
+            try store.audits().filter { $0.isCurrent(in: generations) }.map { ($0.projection, $0) },
             uniquingKeysWith: { a, _ in a })
-        for s in try store.status() {
+        for s in statuses {
             let projection = [("projection", s.name)]
             let gauges = [Names.auditDifferences, Names.auditMatches, Names.auditChecked].map {
                 Gauge(label: $0, dimensions: projection)

@@ -73,7 +73,7 @@ struct Stats: ParsableCommand {
             let name = a.projection.padding(toLength: 12, withPad: " ", startingAt: 0)
             var text = "\(name) \(a.status.rawValue) at position \(a.position), checked \(a.checkedAt.rfc3339)"
             if a.status == .differs { text += " (\(a.differences) \(a.differences == 1 ? "difference" : "differences"))" }
-            if generations[a.projection] != a.generation { text += "; rebuilt since" }
+            if !a.isCurrent(in: generations) { text += "; rebuilt since" }
             return text
         }
     }

@@ -1,9 +1,19 @@
 import Foundation
+import Testing
 import TestSupport
 
 // Helpers of the CLI tests that read a store's segment files as the format draws them. What other
 // targets share too (the built binary, temporary folders, the sample data, child processes) is in
 // the TestSupport target.
+
+/// A store in `dir` with the sample history imported and every read model built.
+func projectedSampleStore(_ dir: URL) throws -> String {
+    let store = dir.appendingPathComponent("store").path
+    #expect(try runAdmin(["--store", store, "init"]).status == 0)
+    #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
+    #expect(try runAdmin(["--store", store, "project"]).status == 0)
+    return store
+}
 
 /// The segment files of a store, in order.
 func segments(of store: URL) throws -> [URL] {

@@ -7,15 +7,6 @@ import TestSupport
 /// past; bad input is refused with exit 64 or 1 and writes nothing; the API's `?format=` gives
 /// the command line's bytes.
 @Suite(.serialized) struct ExportModelTests {
-    /// A store with the sample history, projected.
-    static func sampleStore(_ dir: URL) throws -> String {
-        let store = dir.appendingPathComponent("store").path
-        #expect(try runAdmin(["--store", store, "init"]).status == 0)
-        #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
-        #expect(try runAdmin(["--store", store, "project"]).status == 0)
-        return store
-    }
-
     /// Runs admin and requires success.
     static func admin(_ store: String, _ arguments: [String]) throws -> ChildResult {
         let run = try runAdmin(["--store", store] + arguments)
@@ -48,7 +39,7 @@ import TestSupport
 
     @Test func theCSVReadBackHoldsTheDocumentsRowsForEveryModel() throws {
         try withTemporaryDirectory { dir in
-            let store = try Self.sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let cases: [(String, [String], [String])] = [
                 ("leaderboard", ["--competition", "bp-2020"], ["query", "leaderboard", "--competition", "bp-2020"]),
                 ("leaderboard", ["--competition", "bp-2021", "--theme", "2", "--kind", "rural"],
@@ -76,7 +67,7 @@ import TestSupport
 
     @Test func cyrillicAndQuotingSurviveAndTheAsOfRecordIsWritten() throws {
         try withTemporaryDirectory { dir in
-            let store = try Self.sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let file = dir.appendingPathComponent("leaderboard.csv")
             _ = try Self.admin(store, ["export-model", "leaderboard", "--competition", "bp-2020", "--format", "csv", "--output", file.path])
             let bytes = try Data(contentsOf: file)
@@ -100,7 +91,7 @@ import TestSupport
 
     @Test func atExportsThePast() throws {
         try withTemporaryDirectory { dir in
-            let store = try Self.sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let snapshots = dir.appendingPathComponent("snapshots").path
             let past = try Self.admin(store, ["query", "regions", "--at", "position:600", "--json", "--snapshots", snapshots]).stdout
             try Self.roundTrip(
@@ -116,7 +107,7 @@ import TestSupport
 
     @Test func badInputIsRefusedClearlyAndWritesNothing() throws {
         try withTemporaryDirectory { dir in
-            let store = try Self.sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let output = dir.appendingPathComponent("out.csv").path
             for (arguments, status, words) in [
                 (["export-model", "regionz", "--format", "csv"], Int32(64), "unknown model \"regionz\""),
@@ -141,7 +132,7 @@ import TestSupport
 
     @Test func theAPIsFormatGivesTheCommandLinesBytes() throws {
         try withTemporaryDirectory { dir in
-            let store = try Self.sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let snapshots = dir.appendingPathComponent("snapshots").path
             let (server, port) = try ServeTests.serve(store, ["--snapshots", snapshots])
             defer { server.kill() }

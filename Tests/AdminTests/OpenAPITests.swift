@@ -15,12 +15,7 @@ func runChecker(_ script: String, _ arguments: [String]) throws -> ChildResult {
 @Suite(.serialized) struct OpenAPITests {
     @Test func theServedDocumentIsValidAndTheAnswersMatchIt() throws {
         try withTemporaryDirectory { dir in
-            let store = dir.appendingPathComponent("store").path
-            #expect(try runAdmin(["--store", store, "init"]).status == 0)
-            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
-            #expect(try runAdmin(["--store", store, "project"]).status == 0)
-            let tokenFile = dir.appendingPathComponent("token").path
-            try Data((ServeLiveTests.token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
+            let (store, tokenFile) = try ServeLiveTests.store(dir)
             let (server, port) = try ServeTests.serve(
                 store, ["--snapshots", dir.appendingPathComponent("snapshots").path, "--token-file", tokenFile])
             defer { server.kill() }

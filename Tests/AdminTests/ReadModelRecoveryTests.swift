@@ -12,15 +12,6 @@ import Glibc
 /// leaves no scratch folders. Issue 7, items 7, 8 and 12, and the smaller `--at` and
 /// competition messages.
 @Suite(.serialized) struct ReadModelRecoveryTests {
-    /// A store with the sample imported and the read models built.
-    private func sampleStore(_ dir: URL) throws -> String {
-        let store = dir.appendingPathComponent("store").path
-        #expect(try runAdmin(["init", "--store", store]).status == 0)
-        #expect(try runAdmin(["import", TestPaths.sampleHistory.path, "--store", store]).status == 0)
-        #expect(try runAdmin(["project", "--store", store]).status == 0)
-        return store
-    }
-
     /// A larger generated store (rebuilds long enough to interrupt).
     private func generatedStore(_ dir: URL, events: Int = 20_000) throws -> String {
         let file = dir.appendingPathComponent("history.jsonl").path
@@ -60,7 +51,7 @@ import Glibc
     @Test(arguments: ["random", "truncated", "pages"])
     func aDamagedProjectionsFileIsMovedAsideAndRebuilt(_ damage: String) throws {
         try withTemporaryDirectory { dir in
-            let store = try sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let expected = try answers(store)
             let file = store + "/projections.sqlite"
             _ = try sqlite(file, "PRAGMA wal_checkpoint(TRUNCATE)")
@@ -139,7 +130,7 @@ import Glibc
 
     @Test func timeTravelRemovesItsScratchFolderAndWhatAKilledOneLeft() throws {
         try withTemporaryDirectory { dir in
-            let store = try sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let tmp = dir.appendingPathComponent("tmp").path
             try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
             // What a process killed with -9 left: a folder named after a process that is gone.
@@ -164,7 +155,7 @@ import Glibc
 
     @Test func anAnswerBeyondTheHeadSaysSo() throws {
         try withTemporaryDirectory { dir in
-            let store = try sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let future = try runAdmin(["query", "regions", "--at", "2999-01-01", "--store", store])
             #expect(future.status == 0)
             #expect(future.stderr.contains("in the future; answering as of the head"))
@@ -177,7 +168,7 @@ import Glibc
 
     @Test func anUnknownCompetitionListsTheKnownOnes() throws {
         try withTemporaryDirectory { dir in
-            let store = try sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let run = try runAdmin(["query", "leaderboard", "--competition", "bp-1999", "--store", store])
             #expect(run.status == 1)
             #expect(run.stderr.contains("no competition bp-1999 is announced (competitions: bp-2018, bp-2019, bp-2020"), "\(run.stderr)")
@@ -189,7 +180,7 @@ import Glibc
     /// folder, the store untouched; with space back the same snapshot is taken.
     @Test func aSnapshotOnAFullDiskFailsClearlyAndKeepsNothing() throws {
         try withTemporaryDirectory { dir in
-            let store = try sampleStore(dir)
+            let store = try projectedSampleStore(dir)
             let small = dir.appendingPathComponent("small").path
             try FileManager.default.createDirectory(atPath: small, withIntermediateDirectories: true)
             let before = try logFiles(of: URL(fileURLWithPath: store))

@@ -14,10 +14,7 @@ import Glibc
 
     /// A store of the sample history with its read models built, and a token file (mode 600).
     static func store(_ dir: URL) throws -> (store: String, tokenFile: String) {
-        let store = dir.appendingPathComponent("store").path
-        #expect(try runAdmin(["--store", store, "init"]).status == 0)
-        #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
-        #expect(try runAdmin(["--store", store, "project"]).status == 0)
+        let store = try projectedSampleStore(dir)
         let tokenFile = dir.appendingPathComponent("token").path
         try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: tokenFile))
         chmod(tokenFile, 0o600)

@@ -177,10 +177,7 @@ import Glibc
 
     @Test func aReadModelFoundToDifferFromTheLogIsRefusedWith503() throws {
         try withTemporaryDirectory { dir in
-            let store = dir.appendingPathComponent("store").path
-            #expect(try runAdmin(["--store", store, "init"]).status == 0)
-            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
-            #expect(try runAdmin(["--store", store, "project"]).status == 0)
+            let store = try projectedSampleStore(dir)
             #expect(try runTool("/usr/bin/sqlite3", [store + "/projections.sqlite", tamperOneLeaderboardTotal]) == 0)
             let (server, port) = try Self.serve(store, ["--no-workers"])
             defer { server.kill() }
@@ -203,10 +200,7 @@ import Glibc
 
     @Test func SIGTERMUnderLoadAnswersEveryAcceptedRequestInFull() throws {
         try withTemporaryDirectory { dir in
-            let store = dir.appendingPathComponent("store").path
-            #expect(try runAdmin(["--store", store, "init"]).status == 0)
-            #expect(try runAdmin(["--store", store, "import", TestPaths.sampleHistory.path]).status == 0)
-            #expect(try runAdmin(["--store", store, "project"]).status == 0)
+            let store = try projectedSampleStore(dir)
             let (server, port) = try Self.serve(store)
             defer { server.kill() }
             final class Tally: @unchecked Sendable {

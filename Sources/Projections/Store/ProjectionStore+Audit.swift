@@ -32,6 +32,12 @@ public struct AuditRecord: Sendable, Hashable, Codable, FetchableRecord, Persist
         self.differences = differences
         self.generation = generation
     }
+
+    /// Whether the verdict is of the tables served now (`generations`: ``ProjectionStore/generations()``),
+    /// not of tables a rebuild has replaced since.
+    public func isCurrent(in generations: [String: Int]) -> Bool {
+        generations[projection] == generation
+    }
 }
 
 extension ErrorCode {
