@@ -10,9 +10,12 @@ public enum JSONOutput {
     public static func encode(_ value: JSONValue) -> String { value.canonicalString }
 
     public static func encode(_ value: some Encodable) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(value), as: UTF8.self)
+        try SortedJSONEncoder().encodeToString(value)
+    }
+
+    /// The same JSON as ``encode(_:)-(Encodable)``, as UTF-8 bytes (what the web service sends).
+    public static func bytes(_ value: some Encodable) throws -> [UInt8] {
+        try SortedJSONEncoder().encode(value)
     }
 }
 

@@ -227,7 +227,7 @@ public struct API: Sendable {
                 throw APIError.invalid(
                     "kind", "unknown community kind \"\(kind)\" (known: \(Vocabulary.communityKinds.joined(separator: ", ")))")
             }
-            return try await ok(at: p.at(), ["leaderboard"]) { store in
+            return try await ok(path, p, at: p.at(), ["leaderboard"]) { store in
                 do {
                     return try LeaderboardSet.document(store, competitionId: competition, themeCode: theme, kind: kind)
                 } catch let e as ProjectionError where e.code == .notFound {
@@ -236,16 +236,16 @@ public struct API: Sendable {
             }
         case ["api", "v1", "competitions"]:
             try p.only(["at"])
-            return try await ok(at: p.at(), ["leaderboard"]) { try JSONOutput.encode(ServiceDocuments.competitions($0)) }
+            return try await ok(path, p, at: p.at(), ["leaderboard"]) { try JSONOutput.encode(ServiceDocuments.competitions($0)) }
         case ["api", "v1", "regions"]:
             try p.only(["at"])
-            return try await ok(at: p.at(), ["regions"]) { try JSONOutput.encode($0.regions()) }
+            return try await ok(path, p, at: p.at(), ["regions"]) { try JSONOutput.encode($0.regions()) }
         case ["api", "v1", "network"]:
             try p.only(["at"])
-            return try await ok(at: p.at(), ["network"]) { try JSONOutput.encode($0.network()) }
+            return try await ok(path, p, at: p.at(), ["network"]) { try JSONOutput.encode($0.network()) }
         case ["api", "v1", "seminars"]:
             try p.only(["at"])
-            return try await ok(at: p.at(), ["seminars"]) { try JSONOutput.encode($0.seminars()) }
+            return try await ok(path, p, at: p.at(), ["seminars"]) { try JSONOutput.encode($0.seminars()) }
         case ["api", "v1", "catalog"]:
             try p.only(["q", "sector", "direction", "form", "oblast", "community", "limit", "at"])
             let limit = Int(try p.integer("limit", in: 1...10_000, default: 20))
@@ -253,7 +253,7 @@ public struct API: Sendable {
                 sector: p["sector"], direction: p["direction"], form: p["form"], oblast: p["oblast"],
                 community: p["community"])
             let q = p["q"].flatMap { $0.isEmpty ? nil : $0 }
-            return try await ok(at: p.at(), ["catalog"]) {
+            return try await ok(path, p, at: p.at(), ["catalog"]) {
                 try JSONOutput.encode($0.catalog(query: q, filters: filters, limit: limit))
             }
         case ["api", "v1", "live"]:
@@ -317,9 +317,15 @@ public struct API: Sendable {
         }
     }
 
-    func ok(at: TimePoint?, _ names: [String], _ body: @escaping @Sendable (ProjectionStore) throws -> String) async throws
-        -> Answer
-    {
-        Answer(status: 200, body: try await models.answer(at: at, projections: names, body))
+    /// A read model's answer, through the service's cache of answers (the request is the path
+    /// and its parameters, sorted by name).
+    func ok(
+        _ path: String, _ p: Parameters, at: TimePoint?, _ names: [String],
+        _ body: @escaping @Sendable (ProjectionStore) throws -> String
+    ) async throws -> Answer {
+        // Each name and value prefixed with its length: no two parameter sets give the same key.
+        let request = path + "?" + p.values.sorted { $0.key < $1.key }
+            .map { "\($0.key.utf8.count):\($0.key)\($0.value.utf8.count):\($0.value)" }.joined()
+        return Answer(status: 200, body: try await models.answer(at: at, projections: names, request: request, body))
     }
 }

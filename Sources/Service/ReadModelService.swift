@@ -19,6 +19,7 @@ public final class ReadModelService: Sendable {
     let liveLanes: [BlockingLane]
     let travelLanes: [BlockingLane]
     let next = LaneCounter()
+    let cache = AnswerCache()
 
     public init(layout: StoreLayout, projections: ProjectionStore, reader: EventLogReader, snapshots: String, lanes: Int = 2) {
         self.layout = layout
@@ -41,26 +42,56 @@ public final class ReadModelService: Sendable {
 
     /// Runs `body` on the live read models (refusing one a replay check found different from the
     /// log), or on the state as of `at`; returns its JSON as `--json` prints it (no newline).
+    ///
+    /// With a `request` key (the path and its parameters), an answer already built for the same
+    /// request and the same state of the read models is returned as it is (``AnswerCache``).
     public func answer(
-        at: TimePoint?, projections names: [String], _ body: @escaping @Sendable (ProjectionStore) throws -> String
+        at: TimePoint?, projections names: [String], request: String? = nil,
+        _ body: @escaping @Sendable (ProjectionStore) throws -> String
     ) async throws -> String {
+        let cache = self.cache
         if let at {
             let reader = self.reader
             let snapshots = self.snapshots
             return try await travelLanes[next.take() % travelLanes.count].run {
-                let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
                 let position = try at.position(in: reader)
+                // The state as of a position below the head never changes.
+                let key = request.map { AnswerCache.Key(request: $0, version: "position:\(position)") }
+                if let key, let hit = cache.lookup(key) { return hit }
+                let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
                 let past = try machine.state(at: position, projections: names)
                 defer { past.discard() }
-                return try body(past.store)
+                let answer = try body(past.store)
+                if let key { cache.store(answer, under: key) }
+                return answer
             }
         }
         let store = projections
         return try await blocking {
             try store.requireMatchesLog(names)
-            return try body(store)
+            guard let request else { return try body(store) }
+            let before = try Self.version(of: names, in: store)
+            let key = AnswerCache.Key(request: request, version: before)
+            if let hit = cache.lookup(key) { return hit }
+            let answer = try body(store)
+            // Kept only when no worker moved these read models while the answer was built.
+            if try Self.version(of: names, in: store) == before { cache.store(answer, under: key) }
+            return answer
         }
     }
+
+    /// What identifies the state of the read models `names` now: each one's checkpoint, last
+    /// change, state and last write (a rebuild or a repair of the tables changes the last two).
+    static func version(of names: [String], in store: ProjectionStore) throws -> String {
+        let statuses = try store.status()
+        return names.map { name in
+            guard let s = statuses.first(where: { $0.name == name }) else { return "\(name):-" }
+            return "\(name):\(s.checkpoint.position):\(s.changedPosition ?? -1):\(s.state):\(s.storedSchemaVersion):\(s.updatedAt.map { "\($0.milliseconds)" } ?? "-")"
+        }.joined(separator: ",")
+    }
+
+    /// Answers served from the cache and answers built, since the start (for `/metrics`).
+    public var cacheCounts: (hits: UInt64, misses: UInt64, entries: Int, bytes: Int) { cache.counts }
 }
 
 extension ReadModelService {

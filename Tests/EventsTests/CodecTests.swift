@@ -93,4 +93,34 @@ import TestSupport
         #expect(normalized(try JSONParser.parse(direct)) == normalized(viaFoundation))
         #expect(DomainState().encodedJSON() == Array(#"{"competitions":{},"submissions":{},"communities":{},"seminars":[],"practices":{}}"#.utf8))
     }
+
+    @Test func theSavedStateReadsBackWithoutJSONDecoder() throws {
+        let state = try Fixtures.sampleState()
+        let direct = state.encodedJSON()
+        #expect(try DomainState(savedJSON: direct) == state)
+        #expect(try DomainState(savedJSON: DomainState().encodedJSON()) == DomainState())
+        // What Foundation's encoder writes (keys in another order) reads the same: the reader
+        // does not depend on the order of the keys.
+        #expect(try DomainState(savedJSON: Array(try JSONEncoder().encode(state))) == state)
+        // Escapes and spaces.
+        let escaped = #"{ "competitions" : {}, "submissions": {"s\"1\u0456\ud83d\ude00": {"c": "c\\1", "t": "1", "w": true, "j": ["a\/b", "\n"]}}, "communities": {"x": false}, "seminars": ["q"], "practices": {} }"#
+        let read = try DomainState(savedJSON: Array(escaped.utf8))
+        #expect(read.isWithdrawn(submission: "s\"1і😀"))
+        #expect(read.currentJurors(submission: "s\"1і😀") == ["a/b", "\n"])
+        #expect(read.isRegistered(community: "x") && !read.isNetworkMember(community: "x"))
+    }
+
+    @Test func aDamagedSavedStateIsRefusedNotHalfRead() throws {
+        let good = try Fixtures.sampleState().encodedJSON()
+        for bad in [
+            Array(good.dropLast()), good + Array(" x".utf8), Array(good.prefix(good.count / 2)),
+            Array(#"{"competitions":{},"submissions":{},"communities":{},"seminars":[]}"#.utf8),
+            Array(#"{"competitions":{},"submissions":{},"communities":{},"seminars":[],"practices":{},"extra":1}"#.utf8),
+            Array(#"{"competitions":{},"submissions":{"s":{"c":"x","t":"1","w":1,"j":[]}},"communities":{},"seminars":[],"practices":{}}"#.utf8),
+            Array(#"{"competitions":{},"submissions":{},"communities":{"\ud800":true},"seminars":[],"practices":{}}"#.utf8),
+            [0xFF], [],
+        ] {
+            #expect(throws: DomainState.SavedStateError.self) { try DomainState(savedJSON: bad) }
+        }
+    }
 }
