@@ -53,6 +53,52 @@ import Glibc
         return (store, try store.exportedLines())
     }
 
+    /// A reader keeps the frame it last read, chained as far as it got: reads in chunks that
+    /// start and stop inside frames, single events in random order, and two threads at once
+    /// give the events of one pass over the log.
+    @Test func chunkedAndRandomReadsGiveTheEventsOfOnePass() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try TestStore.create(in: dir)
+            var options = EventStoreOptions()
+            options.frameBytes = 40_000  // frames of a few dozen events: chunks end inside them
+            try store.importLines(try Sample.lines(), options: options)
+            let all = try store.events()
+            try #require(all.count == 1254)
+            let reader = try EventLogReader(layout: store.layout)
+            for limit in [1, 7, 64, 333, 5_000] {
+                var got: [RecordedEvent] = []
+                while true {
+                    let next = try reader.events(after: got.last?.position ?? 0, limit: limit)
+                    if next.isEmpty { break }
+                    #expect(next.count <= limit)
+                    got += next
+                }
+                #expect(got == all, "chunks of \(limit)")
+            }
+            var random = SplitMix(seed: 7)
+            for _ in 0..<300 {
+                let p = Int64.random(in: 1...Int64(all.count), using: &random)
+                #expect(try reader.event(at: p) == all[Int(p - 1)])
+            }
+            #expect(try reader.event(at: Int64(all.count) + 1) == nil)
+            // one reader, two threads, each in its own chunks
+            let shared = reader
+            async let a = onThread { () throws -> [RecordedEvent] in
+                var got: [RecordedEvent] = []
+                while case let next = try shared.events(after: got.last?.position ?? 0, limit: 50), !next.isEmpty { got += next }
+                return got
+            }
+            async let b = onThread { () throws -> [RecordedEvent] in
+                var got: [RecordedEvent] = []
+                while case let next = try shared.events(after: got.last?.position ?? 0, limit: 91), !next.isEmpty { got += next }
+                return got
+            }
+            let (ga, gb) = try await (a, b)
+            #expect(ga == all)
+            #expect(gb == all)
+        }
+    }
+
     @Test func readersOfACleanStoreChangeNoByteAndCreateNoFile() throws {
         try withTemporaryDirectory { dir in
             let (store, lines) = try Self.sampleStore(in: dir)

@@ -180,37 +180,122 @@ public final class EventLogReader: @unchecked Sendable {
         return previous.lastHash
     }
 
-    /// The export lines (stored line with its hash) of one frame, checked against the header's
-    /// last hash.
-    func exportLines(of frame: LogIndex.Frame, previous: [UInt8]?, _ body: (Int64, UnsafeBufferPointer<UInt8>) throws -> Bool) throws -> Bool {
-        let lines = try self.body(of: frame)
-        var out: [UInt8] = []
-        var stop = false
-        struct Stop: Error {}
+    /// One frame's export lines as far as they have been read and chained: a later read of the
+    /// same frame (the next chunk of a rebuild starts inside the frame the last one stopped in)
+    /// goes on from there instead of decompressing and hashing the frame again.
+    private final class FrameLines {
+        let frame: LogIndex.Frame
+        let previous: [UInt8]?
+        let body: [UInt8]
+        /// The next unread byte of `body`, the position of the line there, the hash before it.
+        var offset = 0
+        var position: Int64
+        var digest: [UInt8]?
+        /// The export lines read so far, end to end; `ends[k]` is where line k ends.
+        var exported: [UInt8] = []
+        var ends: [Int] = []
+        /// Every line is read and the last hash matched the frame header's.
+        var complete = false
+
+        init(frame: LogIndex.Frame, previous: [UInt8]?, body: [UInt8]) {
+            self.frame = frame
+            self.previous = previous
+            self.body = body
+            self.position = frame.firstPosition
+            self.digest = previous
+            exported.reserveCapacity(body.count + Int(frame.count) * 76)
+            ends.reserveCapacity(Int(frame.count))
+        }
+    }
+
+    /// The frame last read (taken out under `lock` while a read uses it).
+    private var cachedLines: FrameLines?
+
+    private func takeLines(of frame: LogIndex.Frame, previous: [UInt8]?) -> FrameLines? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let c = cachedLines, c.frame == frame, c.previous == previous else { return nil }
+        cachedLines = nil
+        return c
+    }
+
+    private func keepLines(_ lines: FrameLines) {
+        lock.lock()
+        cachedLines = lines
+        lock.unlock()
+    }
+
+    /// The export lines (stored line with its hash) of one frame from position `from` on,
+    /// checked against the header's last hash; false when `body` stopped them.
+    func exportLines(
+        of frame: LogIndex.Frame, previous: [UInt8]?, from: Int64 = 0, _ body: (Int64, UnsafeBufferPointer<UInt8>) throws -> Bool
+    ) throws -> Bool {
+        let cursor = try takeLines(of: frame, previous: previous) ?? FrameLines(frame: frame, previous: previous, body: self.body(of: frame))
+        // lines already chained
+        var k = max(0, Int(from - frame.firstPosition))
+        while k < cursor.ends.count {
+            let start = k == 0 ? 0 : cursor.ends[k - 1]
+            let keepGoing = try cursor.exported.withUnsafeBufferPointer { all in
+                try body(frame.firstPosition + Int64(k), UnsafeBufferPointer(rebasing: all[start..<cursor.ends[k]]))
+            }
+            k += 1
+            if !keepGoing {
+                keepLines(cursor)
+                return false
+            }
+        }
+        if cursor.complete {
+            keepLines(cursor)
+            return true
+        }
+        // the rest of the frame
         do {
-            let last = try ChainCheck.check(body: lines, firstPosition: frame.firstPosition, count: Int(frame.count), previous: previous) {
-                position, line, digest in
-                out.removeAll(keepingCapacity: true)
-                EventCodec.appendExportLine(stored: line, hash: digest, into: &out)
-                let keepGoing = try out.withUnsafeBufferPointer { try body(position, $0) }
-                if !keepGoing {
-                    stop = true
-                    throw Stop()
+            var prefix: [UInt8] = []
+            try cursor.body.withUnsafeBufferPointer { buffer in
+                while cursor.offset < buffer.count {
+                    let end = try ChainCheck.nextLine(buffer, from: cursor.offset, position: cursor.position, prefix: &prefix)
+                    let line = UnsafeBufferPointer(rebasing: buffer[cursor.offset..<end])
+                    let digest = EventCodec.chainHash(previous: cursor.digest, content: line)
+                    let start = cursor.exported.count
+                    EventCodec.appendExportLine(stored: line, hash: digest, into: &cursor.exported)
+                    cursor.ends.append(cursor.exported.count)
+                    cursor.digest = digest
+                    cursor.offset = end + 1
+                    let position = cursor.position
+                    cursor.position += 1
+                    if position >= from {
+                        let keepGoing = try cursor.exported.withUnsafeBufferPointer { all in
+                            try body(position, UnsafeBufferPointer(rebasing: all[start..<all.count]))
+                        }
+                        if !keepGoing {
+                            keepLines(cursor)
+                            throw Stop()
+                        }
+                    }
                 }
             }
-            guard last == frame.lastHash else {
+            let seen = cursor.ends.count
+            guard seen == Int(frame.count) else {
+                throw ChainCheck.Failure(position: cursor.position, reason: "the frame header says \(frame.count) events, the body holds \(seen)")
+            }
+            guard cursor.digest == frame.lastHash else {
                 throw EventStoreError(
                     .corruption,
                     "log segment \(layout.segmentPath(firstPosition: frame.segment)) at offset \(frame.offset), position \(frame.firstPosition): hash chain broken (run `admin verify`)")
             }
         } catch is Stop {
+            return false
         } catch let failure as ChainCheck.Failure {
             throw EventStoreError(
                 .corruption,
                 "log segment \(layout.segmentPath(firstPosition: frame.segment)) at offset \(frame.offset), position \(failure.position): \(failure.reason)")
         }
-        return !stop
+        cursor.complete = true
+        keepLines(cursor)
+        return true
     }
+
+    private struct Stop: Error {}
 
     /// Calls `body` with each export line (the stored line with its hash, no newline) from
     /// `position` on, in order, until it returns false or `through` is passed.
@@ -227,8 +312,7 @@ public final class EventLogReader: @unchecked Sendable {
                 let before: [UInt8]?
                 if case .some(let known) = previous { before = known } else { before = try hashBefore(frame.firstPosition) }
                 var stop = false
-                _ = try exportLines(of: frame, previous: before) { p, line in
-                    if p < next { return true }
+                _ = try exportLines(of: frame, previous: before, from: next) { p, line in
                     if p > last { stop = true; return false }
                     if try !body(p, line) { stop = true; return false }
                     return true

@@ -263,21 +263,8 @@ enum ChainCheck {
             var seen = 0
             var expectedPrefix: [UInt8] = []
             while start < buffer.count {
-                guard let found = memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start) else {
-                    throw Failure(position: position, reason: "the last line of a frame has no newline")
-                }
-                let end = buffer.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                let end = try nextLine(buffer, from: start, position: position, prefix: &expectedPrefix)
                 let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
-                // the line must start with {"position":<position>, and end with }
-                expectedPrefix.removeAll(keepingCapacity: true)
-                expectedPrefix.append(contentsOf: #"{"position":"#.utf8)
-                expectedPrefix.append(contentsOf: String(position).utf8)
-                expectedPrefix.append(UInt8(ascii: ","))
-                guard line.count > expectedPrefix.count, line[line.count - 1] == UInt8(ascii: "}"),
-                    UnsafeBufferPointer(rebasing: line[0..<expectedPrefix.count]).elementsEqual(expectedPrefix)
-                else {
-                    throw Failure(position: position, reason: "expected the event at position \(position) here")
-                }
                 let digest = EventCodec.chainHash(previous: previous, content: line)
                 try lineHandler(position, line, digest)
                 previous = digest
@@ -290,5 +277,27 @@ enum ChainCheck {
             }
         }
         return previous
+    }
+
+    /// The end (the newline's offset) of the line at `start`, checked to be the event at
+    /// `position`: it starts with `{"position":<position>,` and ends with `}`. `prefix` is
+    /// scratch space.
+    @inline(__always)
+    static func nextLine(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, position: Int64, prefix expectedPrefix: inout [UInt8]) throws -> Int {
+        guard let found = memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start) else {
+            throw Failure(position: position, reason: "the last line of a frame has no newline")
+        }
+        let end = buffer.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
+        expectedPrefix.removeAll(keepingCapacity: true)
+        expectedPrefix.append(contentsOf: #"{"position":"#.utf8)
+        expectedPrefix.append(contentsOf: String(position).utf8)
+        expectedPrefix.append(UInt8(ascii: ","))
+        guard line.count > expectedPrefix.count, line[line.count - 1] == UInt8(ascii: "}"),
+            UnsafeBufferPointer(rebasing: line[0..<expectedPrefix.count]).elementsEqual(expectedPrefix)
+        else {
+            throw Failure(position: position, reason: "expected the event at position \(position) here")
+        }
+        return end
     }
 }
