@@ -137,5 +137,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "AdminTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
+        // The log's promises, one set of tests run against every store backend.
+        .testTarget(name: "StoreContractTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )
