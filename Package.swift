@@ -137,6 +137,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "AdminTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
+        // The web service's parts that need no server: the cache of answers.
+        .testTarget(name: "ServiceTests", dependencies: ["Service", "Events", "Projections"], swiftSettings: swiftSettings),
         // The log's promises, one set of tests run against every store backend.
         .testTarget(name: "StoreContractTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
     ]

@@ -27,6 +27,11 @@ extension Leaderboard: TextRenderable {
         if let kind { heading += " [\(kind)]" }
         heading += ", \(asOf.text)"
         if winnersAnnounced { heading += ", winners announced" }
+        if let page {
+            heading += rows.isEmpty
+                ? ", no rows from \(page.offset + 1) (of \(page.total))"
+                : ", rows \(page.offset + 1)–\(page.offset + rows.count) of \(page.total)"
+        }
         let table = TextTable(
             columns: [
                 .init("#", .right), .init("submission"), .init("title", maxWidth: 48), .init("community"),

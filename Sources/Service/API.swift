@@ -217,7 +217,7 @@ public struct API: Sendable {
             }
             return Answer(status: ready ? 200 : 503, body: JSONOutput.encode(document))
         case ["api", "v1", "leaderboard"]:
-            try p.only(["competition", "theme", "kind", "at"])
+            try p.only(["competition", "theme", "kind", "limit", "offset", "at"])
             guard let competition = p["competition"], !competition.isEmpty else {
                 throw APIError.invalid("competition", "competition is required, e.g. ?competition=bp-2020 (see /api/v1/competitions)")
             }
@@ -227,9 +227,14 @@ public struct API: Sendable {
                 throw APIError.invalid(
                     "kind", "unknown community kind \"\(kind)\" (known: \(Vocabulary.communityKinds.joined(separator: ", ")))")
             }
+            // A page of each board (`limit`, `offset`): what a dashboard shows first, without the
+            // whole board's thousands of rows.
+            let limit = p["limit"] == nil ? nil : Int(try p.integer("limit", in: 0...1_000_000, default: 0))
+            let offset = p["offset"] == nil ? nil : Int(try p.integer("offset", in: 0...Int64(Int32.max), default: 0))
+            let page = (limit != nil || offset != nil) ? (limit: limit, offset: offset ?? 0) : nil
             return try await ok(path, p, at: p.at(), ["leaderboard"]) { store in
                 do {
-                    return try LeaderboardSet.document(store, competitionId: competition, themeCode: theme, kind: kind)
+                    return try LeaderboardSet.document(store, competitionId: competition, themeCode: theme, kind: kind, page: page)
                 } catch let e as ProjectionError where e.code == .notFound {
                     throw APIError.notFound(e.message, parameter: e.message.hasPrefix("no competition") ? "competition" : "theme")
                 }
@@ -275,9 +280,9 @@ public struct API: Sendable {
         case ["metrics"]:
             try p.only([])
             guard let metrics else { throw APIError.notFound("this service keeps no metrics") }
-            let (reader, store, feed) = (models.reader, models.projections, feed)
+            let (reader, store, feed, cache) = (models.reader, models.projections, feed, models.cacheCounts)
             let text = try await models.blocking {
-                try metrics.scrape(reader: reader, projections: store, liveStreams: feed.subscriberCount)
+                try metrics.scrape(reader: reader, projections: store, liveStreams: feed.subscriberCount, cache: cache)
             }
             var answer = Answer(status: 200, body: text)
             answer.contentType = "text/plain; version=0.0.4; charset=utf-8"

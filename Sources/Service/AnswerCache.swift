@@ -1,32 +1,138 @@
 import Synchronization
 
-/// The answers already written, by request and by the state of the read models they were
-/// written from: a dashboard asks the same questions many times between two moves of a read
-/// model, and a 5,000-row leaderboard costs tens of milliseconds to build and encode.
+/// The answers already written, by request and by the state of the rows they were written
+/// from: a dashboard asks the same questions many times between two changes of a read model,
+/// and a 5,000-row leaderboard costs tens of milliseconds to build and encode.
 ///
-/// An answer is kept under its request (the path and its parameters, in a fixed order) and its
-/// *version*: for a live answer, the bookkeeping of the read models it reads (checkpoint, last
-/// change, state, last write), read before and after the answer was built: it is kept only when
-/// the two agree, so the answer is the one a fresh computation gives for that version; for an
-/// answer as of a past position, that position (the log does not change below the head). Only
-/// successful answers are kept. Bounded by total bytes; the least recently used go first.
+/// **What an answer is kept under.** Its request (the path and its parameters, in a fixed order)
+/// and its *version*:
+/// - for a live answer, the version of the *rows* of the read model it reads: the last event
+///   that changed them, the build generation (a rebuild raises it), the state and the schema
+///   version, read before and after the answer was built (it is kept only when the two agree).
+///   Every event moves a read model's checkpoint, but most change none of its rows (a jury
+///   score changes the leaderboard, not the catalog): the rows — and so the answer, but for
+///   its `"asOf"` — are the same for every checkpoint from the last change on. So the answer
+///   is kept as a ``Template``, its `"asOf":{…}` left out, and each hit writes in the as-of
+///   read with the version (the same bytes the encoder writes for it, as `admin query --json`
+///   would print at that checkpoint);
+/// - for an answer as of a past position, that position (the log does not change below the
+///   head).
+///
+/// **One build per version.** Requests that miss the same key while its answer is being built
+/// wait for that build (``flight(_:build:)``) instead of building it again: when a jury score
+/// lands, 64 dashboards asking for the leaderboard cost one build, not 64.
+///
+/// Only successful answers are kept. Bounded by total bytes; the least recently used go first.
 final class AnswerCache: Sendable {
     struct Key: Hashable, Sendable {
         var request: String
         var version: String
     }
 
+    /// An answer with its as-of left out: `parts` joined by the `"asOf":{…}` of the moment
+    /// (one part, kept as it is, when the answer has no as-of or is as of a fixed position).
+    struct Template: Sendable {
+        var parts: [String]
+        var bytes: Int { parts.reduce(0) { $0 + $1.utf8.count } }
+
+        /// The whole answer kept as it is.
+        init(fixed body: String) { parts = [body] }
+
+        /// `body` cut at each `"asOf":` followed by one of `asOfs` (the as-of JSON objects the
+        /// answer may have been written with); nil when `body` has an `"asOf":` that is none of
+        /// them (the answer is then not one to re-date).
+        init?(body: String, asOfs: [String]) {
+            var body = body
+            let cut: [String]? = body.withUTF8 { bytes in
+                for asOf in asOfs {
+                    let needle = Array("\"asOf\":".utf8) + Array(asOf.utf8)
+                    let pieces = Self.split(bytes, at: needle)
+                    // Any other "asOf": left means another as-of in the answer: not one to re-date.
+                    if pieces.count > 1, !pieces.contains(where: { Self.contains($0, Array("\"asOf\":".utf8)) }) {
+                        return pieces.map { String(decoding: $0, as: UTF8.self) }
+                    }
+                }
+                return nil
+            }
+            guard let cut else { return nil }
+            parts = cut
+        }
+
+        /// The answer with `asOf` (a JSON object) as its as-of.
+        func render(asOf: String) -> String {
+            guard parts.count > 1 else { return parts[0] }
+            let separator = "\"asOf\":" + asOf
+            var out = ""
+            out.reserveCapacity(bytes + (parts.count - 1) * separator.utf8.count)
+            for (i, part) in parts.enumerated() {
+                if i > 0 { out += separator }
+                out += part
+            }
+            return out
+        }
+
+        static func split(_ bytes: UnsafeBufferPointer<UInt8>, at needle: [UInt8]) -> [UnsafeBufferPointer<UInt8>.SubSequence] {
+            var pieces: [UnsafeBufferPointer<UInt8>.SubSequence] = []
+            var start = 0
+            var i = 0
+            let n = needle.count
+            while i + n <= bytes.count {
+                if bytes[i] == needle[0], matches(bytes, at: i, needle) {
+                    pieces.append(bytes[start..<i])
+                    i += n
+                    start = i
+                } else {
+                    i += 1
+                }
+            }
+            pieces.append(bytes[start..<bytes.count])
+            return pieces
+        }
+
+        static func contains(_ bytes: UnsafeBufferPointer<UInt8>.SubSequence, _ needle: [UInt8]) -> Bool {
+            let base = UnsafeBufferPointer(rebasing: bytes)
+            var i = 0
+            while i + needle.count <= base.count {
+                if base[i] == needle[0], matches(base, at: i, needle) { return true }
+                i += 1
+            }
+            return false
+        }
+
+        static func matches(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int, _ needle: [UInt8]) -> Bool {
+            for j in 0..<needle.count where bytes[i + j] != needle[j] { return false }
+            return true
+        }
+    }
+
     private struct Entry {
-        var body: String
+        var template: Template
+        var size: Int
         var lastUse: UInt64
+    }
+
+    /// What a build made: the answer, and the template to keep under the key it was built for
+    /// (nil: the answer is not the key's — the rows moved while it was built — and is kept by
+    /// nobody, but it is still an answer as of a moment after every waiter asked).
+    struct Built: Sendable {
+        var answer: String
+        var template: Template?
+    }
+
+    /// A build in progress: the requests that missed its key wait for it.
+    private final class Flight: Sendable {
+        let task: Task<Built, any Error>
+        init(_ task: Task<Built, any Error>) { self.task = task }
     }
 
     private struct State {
         var entries: [Key: Entry] = [:]
+        var flights: [Key: Flight] = [:]
         var bytes = 0
         var clock: UInt64 = 0
         var hits: UInt64 = 0
         var misses: UInt64 = 0
+        var shared: UInt64 = 0
     }
 
     /// The most bytes of answers kept.
@@ -35,7 +141,7 @@ final class AnswerCache: Sendable {
 
     init(capacity: Int = 64 << 20) { self.capacity = capacity }
 
-    func lookup(_ key: Key) -> String? {
+    func lookup(_ key: Key) -> Template? {
         state.withLock { s in
             s.clock &+= 1
             guard var entry = s.entries[key] else {
@@ -45,28 +151,51 @@ final class AnswerCache: Sendable {
             s.hits &+= 1
             entry.lastUse = s.clock
             s.entries[key] = entry
-            return entry.body
+            return entry.template
         }
     }
 
-    func store(_ body: String, under key: Key) {
-        let size = body.utf8.count + key.request.utf8.count + key.version.utf8.count
+    func store(_ template: Template, under key: Key) {
+        let size = template.bytes + key.request.utf8.count + key.version.utf8.count
         guard size <= capacity / 4 else { return }
         state.withLock { s in
             s.clock &+= 1
-            if let old = s.entries.updateValue(Entry(body: body, lastUse: s.clock), forKey: key) {
-                s.bytes -= old.body.utf8.count + key.request.utf8.count + key.version.utf8.count
+            if let old = s.entries.updateValue(Entry(template: template, size: size, lastUse: s.clock), forKey: key) {
+                s.bytes -= old.size
             }
             s.bytes += size
             while s.bytes > capacity, let oldest = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
                 s.entries.removeValue(forKey: oldest.key)
-                s.bytes -= oldest.value.body.utf8.count + oldest.key.request.utf8.count + oldest.key.version.utf8.count
+                s.bytes -= oldest.value.size
             }
         }
     }
 
-    /// Answers served from the cache and answers built, since the start.
-    var counts: (hits: UInt64, misses: UInt64, entries: Int, bytes: Int) {
-        state.withLock { ($0.hits, $0.misses, $0.entries.count, $0.bytes) }
+    /// What `build` makes for `key` — built once however many requests miss `key` meanwhile:
+    /// those that come while it runs wait for it and get the same answer. Its template, when it
+    /// has one, is kept under `key`.
+    func flight(_ key: Key, build: @escaping @Sendable () async throws -> Built) async throws -> Built {
+        let (flight, mine): (Flight, Bool) = state.withLock { s in
+            if let running = s.flights[key] {
+                s.shared &+= 1
+                return (running, false)
+            }
+            let flight = Flight(Task { try await build() })
+            s.flights[key] = flight
+            return (flight, true)
+        }
+        if mine {
+            defer { _ = state.withLock { $0.flights.removeValue(forKey: key) } }
+            let built = try await flight.task.value
+            if let template = built.template { store(template, under: key) }
+            return built
+        }
+        return try await flight.task.value
+    }
+
+    /// Answers served from the cache, answers built, requests that waited for another's build,
+    /// and what is kept, since the start.
+    var counts: (hits: UInt64, misses: UInt64, shared: UInt64, entries: Int, bytes: Int) {
+        state.withLock { ($0.hits, $0.misses, $0.shared, $0.entries.count, $0.bytes) }
     }
 }

@@ -39,7 +39,7 @@ public enum OpenAPIDocument {
         [
             "/api/v1/leaderboard": readModel(
                 "leaderboard", "A competition's leaderboard: one theme's board, or every theme's (an array when there are several).",
-                parameters: ["competition", "theme", "kind"], schema: ref("LeaderboardAnswer"), notFound: true),
+                parameters: ["competition", "theme", "kind", "boardLimit", "offset"], schema: ref("LeaderboardAnswer"), notFound: true),
             "/api/v1/competitions": readModel(
                 "competitions", "The competitions and their themes: what the leaderboard can be asked for.",
                 parameters: [], schema: ref("CompetitionList")),
@@ -226,6 +226,12 @@ public enum OpenAPIDocument {
             "limit": query(
                 "limit", "How many hits (the total is counted in full); default 20, with format= 10000.",
                 ["type": "integer", "minimum": 1, "maximum": 10_000]),
+            "boardLimit": query(
+                "limit", "A page of each board: at most this many rows (the answer then has page).",
+                ["type": "integer", "minimum": 0, "maximum": 1_000_000]),
+            "offset": query(
+                "offset", "A page of each board: skip this many rows, in rank order (the answer then has page).",
+                ["type": "integer", "minimum": 0, "maximum": 2_147_483_647]),
             "stream": [
                 "name": "stream", "in": "path", "required": true, "description": "The stream's name.", "schema": ["type": "string"],
             ],
@@ -243,6 +249,14 @@ public enum OpenAPIDocument {
             "type": "object", "properties": .object(properties), "required": strings(properties.keys.sorted()),
             "additionalProperties": false,
         ]
+    }
+
+    /// `schema` (an ``object(_:)``) with `extra` properties that an answer may leave out.
+    static func optional(_ schema: JSONValue, _ extra: [String: JSONValue]) -> JSONValue {
+        guard case .object(var fields) = schema, case .object(var properties)? = fields["properties"] else { return schema }
+        for (name, value) in extra { properties[name] = value }
+        fields["properties"] = .object(properties)
+        return .object(fields)
     }
 
     static func nullable(_ type: String) -> JSONValue { ["type": [.string(type), "null"]] }
@@ -266,12 +280,16 @@ public enum OpenAPIDocument {
                 "oblast": nullable("string"), "score": nullable("number"), "jurors": integer, "provisional": boolean,
                 "place": nullable("integer"), "kind": nullable("string"), "award": nullable("string"),
             ]),
-            "Leaderboard": object([
-                "competitionId": string, "themeCode": string, "asOf": ref("AsOf"),
-                "rows": ["type": "array", "items": ref("LeaderboardEntry")], "competitionTitle": nullable("string"),
-                "themeTitle": nullable("string"), "kind": ["enum": .array(Vocabulary.communityKinds.map(JSONValue.string) + [.null])],
-                "minJurors": integer, "winnersAnnounced": boolean,
-            ]),
+            "Leaderboard": optional(
+                object([
+                    "competitionId": string, "themeCode": string, "asOf": ref("AsOf"),
+                    "rows": ["type": "array", "items": ref("LeaderboardEntry")], "competitionTitle": nullable("string"),
+                    "themeTitle": nullable("string"),
+                    "kind": ["enum": .array(Vocabulary.communityKinds.map(JSONValue.string) + [.null])],
+                    "minJurors": integer, "winnersAnnounced": boolean,
+                ]),
+                // Only on a page of the board (limit= or offset=).
+                ["page": object(["limit": nullable("integer"), "offset": integer, "total": integer])]),
             "LeaderboardAnswer": [
                 "oneOf": [ref("Leaderboard"), ["type": "array", "items": ref("Leaderboard")]],
             ],

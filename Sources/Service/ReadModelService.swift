@@ -18,6 +18,8 @@ public final class ReadModelService: Sendable {
     public let snapshots: String
     let liveLanes: [BlockingLane]
     let travelLanes: [BlockingLane]
+    /// Where each live request reads the version of the rows and looks its answer up.
+    let versionLane = BlockingLane(label: "hromada.serve.versions")
     let next = LaneCounter()
     let cache = AnswerCache()
 
@@ -32,7 +34,7 @@ public final class ReadModelService: Sendable {
 
     /// Lets the queued jobs finish and ends the lanes' threads.
     public func stop() {
-        for lane in liveLanes + travelLanes { lane.stop() }
+        for lane in liveLanes + travelLanes + [versionLane] { lane.stop() }
     }
 
     /// Runs blocking `work` on a live lane.
@@ -57,41 +59,77 @@ public final class ReadModelService: Sendable {
                 let position = try at.position(in: reader)
                 // The state as of a position below the head never changes.
                 let key = request.map { AnswerCache.Key(request: $0, version: "position:\(position)") }
-                if let key, let hit = cache.lookup(key) { return hit }
+                if let key, let hit = cache.lookup(key) { return hit.render(asOf: "") }
                 let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
                 let past = try machine.state(at: position, projections: names)
                 defer { past.discard() }
                 let answer = try body(past.store)
-                if let key { cache.store(answer, under: key) }
+                if let key { cache.store(AnswerCache.Template(fixed: answer), under: key) }
                 return answer
             }
         }
         let store = projections
-        return try await blocking {
-            try store.requireMatchesLog(names)
-            guard let request else { return try body(store) }
-            let before = try Self.version(of: names, in: store)
-            let key = AnswerCache.Key(request: request, version: before)
-            if let hit = cache.lookup(key) { return hit }
-            let answer = try body(store)
-            // Kept only when no worker moved these read models while the answer was built.
-            if try Self.version(of: names, in: store) == before { cache.store(answer, under: key) }
-            return answer
+        guard let request else {
+            return try await blocking {
+                try store.requireMatchesLog(names)
+                return try body(store)
+            }
         }
+        // The rows' version and the as-of now; a hit is the kept answer with this as-of. (On a
+        // lane of its own: a quick read, never queued behind the builds.)
+        let (now, hit) = try await versionLane.run { () throws -> (Version, String?) in
+            try store.requireMatchesLog(names)
+            let now = try Self.version(of: names, in: store)
+            return (now, cache.lookup(AnswerCache.Key(request: request, version: now.rows)).map { $0.render(asOf: now.asOf) })
+        }
+        if let hit { return hit }
+        // A miss: one build for every request that misses this version meanwhile.
+        let key = AnswerCache.Key(request: request, version: now.rows)
+        let built = try await cache.flight(key) { [self] in
+            try await blocking {
+                let before = try Self.version(of: names, in: store)
+                let answer = try body(store)
+                let after = try Self.version(of: names, in: store)
+                // Kept only when the rows did not move while it was built, and are the key's.
+                guard before.rows == key.version, after.rows == key.version else {
+                    return AnswerCache.Built(answer: answer, template: nil)
+                }
+                let template = AnswerCache.Template(body: answer, asOfs: [before.asOf, after.asOf])
+                    ?? (answer.contains("\"asOf\":") ? nil : AnswerCache.Template(fixed: answer))
+                return AnswerCache.Built(answer: answer, template: template)
+            }
+        }
+        // Kept: the rows of `now`, re-dated to it. Not kept: the answer as of when it was built.
+        return built.template?.render(asOf: now.asOf) ?? built.answer
     }
 
-    /// What identifies the state of the read models `names` now: each one's checkpoint, last
-    /// change, state and last write (a rebuild or a repair of the tables changes the last two).
-    static func version(of names: [String], in store: ProjectionStore) throws -> String {
+    /// The version of the rows of the read models `names` (each one's last change, build
+    /// generation, state and schema version) and the as-of of the first (its checkpoint, as the
+    /// answers' `"asOf"` writes it).
+    struct Version: Sendable {
+        var rows: String
+        var asOf: String
+    }
+
+    static func version(of names: [String], in store: ProjectionStore) throws -> Version {
         let statuses = try store.status()
-        return names.map { name in
-            guard let s = statuses.first(where: { $0.name == name }) else { return "\(name):-" }
-            return "\(name):\(s.checkpoint.position):\(s.changedPosition ?? -1):\(s.state):\(s.storedSchemaVersion):\(s.updatedAt.map { "\($0.milliseconds)" } ?? "-")"
-        }.joined(separator: ",")
+        var asOf = "null"
+        var rows: [String] = []
+        for (i, name) in names.enumerated() {
+            guard let s = statuses.first(where: { $0.name == name }) else {
+                rows.append("\(name):-")
+                continue
+            }
+            if i == 0 { asOf = try JSONOutput.encode(s.checkpoint) }
+            // Tables built before the last change was kept: their rows move with the checkpoint.
+            let changed = s.changedPosition.map { "\($0)" } ?? "checkpoint \(s.checkpoint.position)"
+            rows.append("\(name):\(changed):g\(s.generation):\(s.state):\(s.storedSchemaVersion)")
+        }
+        return Version(rows: rows.joined(separator: ","), asOf: asOf)
     }
 
     /// Answers served from the cache and answers built, since the start (for `/metrics`).
-    public var cacheCounts: (hits: UInt64, misses: UInt64, entries: Int, bytes: Int) { cache.counts }
+    public var cacheCounts: (hits: UInt64, misses: UInt64, shared: UInt64, entries: Int, bytes: Int) { cache.counts }
 }
 
 extension ReadModelService {

@@ -56,6 +56,9 @@ public final class ServiceMetrics: Sendable {
         static let auditMatches = "hromada_audit_matches_log"
         static let auditChecked = "hromada_audit_checked_position"
         static let liveStreams = "hromada_live_streams"
+        static let cacheAnswers = "hromada_answer_cache_requests"
+        static let cacheEntries = "hromada_answer_cache_entries"
+        static let cacheBytes = "hromada_answer_cache_bytes"
     }
 
     /// Counts a request and its time to the answer's head, by route (the path's template, so
@@ -68,7 +71,18 @@ public final class ServiceMetrics: Sendable {
     }
 
     /// The Prometheus text: the store's gauges read now, then every metric.
-    func scrape(reader: EventLogReader, projections store: ProjectionStore, liveStreams: Int) throws -> String {
+    func scrape(
+        reader: EventLogReader, projections store: ProjectionStore, liveStreams: Int,
+        cache: (hits: UInt64, misses: UInt64, shared: UInt64, entries: Int, bytes: Int)? = nil
+    ) throws -> String {
+        if let cache {
+            // Since the start: answered from the cache, built, waited for another request's build.
+            for (result, n) in [("hit", cache.hits), ("miss", cache.misses), ("waited", cache.shared)] {
+                Gauge(label: Names.cacheAnswers, dimensions: [("result", result)]).record(Int64(n))
+            }
+            Gauge(label: Names.cacheEntries).record(cache.entries)
+            Gauge(label: Names.cacheBytes).record(cache.bytes)
+        }
         let stats = try reader.stats()
         Gauge(label: Names.headPosition).record(stats.headPosition)
         Gauge(label: Names.logBytes).record(stats.logBytes)

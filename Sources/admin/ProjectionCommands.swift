@@ -272,23 +272,22 @@ struct LeaderboardQuery: ParsableCommand {
     @Option(help: "The competition's id, e.g. bp-2020.") var competition: String
     @Option(help: "One theme's code (default: every theme).") var theme: String?
     @Option(help: "Only communities of this kind: urban, settlement, rural.") var kind: String?
+    @Option(help: "At most N rows of each board (a page; the JSON then has \"page\").") var limit: Int?
+    @Option(help: "Skip the first N rows of each board, in rank order (with or without --limit).") var offset: Int?
 
     func validate() throws {
         if let kind, !["urban", "settlement", "rural"].contains(kind) {
             throw ValidationError("--kind must be urban, settlement or rural")
         }
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more") }
+        if let offset, offset < 0 { throw ValidationError("--offset must be 0 or more") }
     }
 
     func run() throws {
+        let page = (limit != nil || offset != nil) ? (limit: limit, offset: offset ?? 0) : nil
         do {
-            if let theme {
-                try answer(global: global, options: options, projections: ["leaderboard"]) {
-                    try $0.leaderboard(competitionId: competition, themeCode: theme, kind: kind)
-                }
-            } else {
-                try answer(global: global, options: options, projections: ["leaderboard"]) {
-                    LeaderboardSet(boards: try $0.leaderboards(competitionId: competition, kind: kind))
-                }
+            try answer(global: global, options: options, projections: ["leaderboard"]) {
+                try LeaderboardSet.value($0, competitionId: competition, themeCode: theme, kind: kind, page: page)
             }
         } catch { throw fail(error) }
     }

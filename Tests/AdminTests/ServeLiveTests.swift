@@ -103,6 +103,58 @@ import Glibc
         }
     }
 
+    /// The service keeps answers between changes of a read model's rows. After a score lands
+    /// (the leaderboard's rows change; the catalog's and the seminars' do not, only their
+    /// checkpoint moves), every answer is again exactly what `admin query … --json` prints now:
+    /// the leaderboard built anew, the others kept but re-dated to the new checkpoint.
+    @Test func keptAnswersAreTheCommandLinesAfterEveryAppend() throws {
+        try withTemporaryDirectory { dir in
+            let (store, _) = try Self.store(dir)
+            let (server, port) = try ServeTests.serve(store)
+            defer { server.kill() }
+            let cases: [(String, [String])] = [
+                ("/api/v1/leaderboard?competition=bp-2021", ["query", "leaderboard", "--competition", "bp-2021"]),
+                ("/api/v1/leaderboard?competition=bp-2021&limit=2&offset=1",
+                 ["query", "leaderboard", "--competition", "bp-2021", "--limit", "2", "--offset", "1"]),
+                ("/api/v1/catalog?q=%D0%B1%D1%8E%D0%B4%D0%B6%D0%B5%D1%82&limit=5", ["query", "catalog", "бюджет", "--limit", "5"]),
+                ("/api/v1/seminars", ["query", "seminars"]),
+                ("/api/v1/regions", ["query", "regions"]),
+            ]
+            func check(_ round: String) throws {
+                for (target, arguments) in cases {
+                    // Twice: the second is served from what the first kept.
+                    for _ in 0..<2 {
+                        let answer = try ServeTests.get(port: port, target)
+                        #expect(answer.status == 200, "\(round) \(target): \(answer.body)")
+                        #expect(answer.body == (try ServeTests.cli(store, arguments + ["--json"])), "\(round) \(target)")
+                    }
+                }
+            }
+            try check("before")
+            var head = try Self.head(store)
+            for juror in 91...93 {
+                try Self.appendByCLI(store, juror: juror)
+                head += 1
+                // The workers fold it in; then the answers must have moved with it.
+                let caughtUp = server.wait(upTo: 20) { _ in
+                    let stats = (try? ServeTests.get(port: port, "/api/v1/stats"))?.body ?? ""
+                    let object = (try? JSONSerialization.jsonObject(with: Data(stats.utf8))) as? [String: Any]
+                    let projections = object?["projections"] as? [[String: Any]] ?? []
+                    return !projections.isEmpty && projections.allSatisfy { $0["checkpoint"] as? Int64 == head }
+                }
+                #expect(caughtUp, "the workers did not reach position \(head)")
+                try check("after the score of juror \(juror)")
+            }
+            let catalog = try ServeTests.get(port: port, cases[2].0)
+            #expect(catalog.body.contains("\"position\":\(head)"), "the kept catalog answer is re-dated: \(catalog.body.prefix(200))")
+            // What the cache did shows in /metrics.
+            let metrics = try ServeTests.get(port: port, "/metrics").body
+            let hits = metrics.split(separator: "\n").first { $0.hasPrefix("hromada_answer_cache_requests{result=\"hit\"}") }
+            let count = hits.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
+            #expect(count >= Double(cases.count * 4), "answers served from the cache: \(hits ?? "none")")
+        }
+    }
+
     @Test func theCatchUpSubscriptionGivesEveryLineOnceAcrossReconnects() throws {
         try withTemporaryDirectory { dir in
             let (store, tokenFile) = try Self.store(dir)

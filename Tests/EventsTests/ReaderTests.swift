@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -259,6 +260,43 @@ import Glibc
             }
             _ = try store.withWriter { try $0.append([Sample.note("note-a", 3)], validate: false) }
             #expect(try reader.head().position == 3)
+        }
+    }
+
+    /// A reader that lives on (a worker, the service) follows writers in other processes that
+    /// come and go. Each `admin append` opens the index, commits and closes; on closing SQLite
+    /// removes the `-wal` and `-shm` files when it finds no other process's lock on the index,
+    /// even those a reader which read the index live still holds, and the next writer makes new
+    /// ones. The reader sees every commit, not only those of the writers it met.
+    @Test func aReaderFollowsWritersOfOtherProcessesThatComeAndGo() throws {
+        try withTemporaryDirectory { dir in
+            let (store, lines) = try Self.sampleStore(in: dir)
+            let reader = try EventLogReader(layout: store.layout)
+            // Read from all the while, and asked for its stats (the service's `/api/v1/stats`),
+            // which once opened and closed the index files and so ended this process's locks.
+            var head = Int64(lines.count)
+            #expect(try reader.head().position == head)
+            let stop = Mutex(false)
+            Thread {
+                while !stop.withLock({ $0 }) {
+                    _ = try? reader.head()
+                    _ = try? reader.stats()
+                    usleep(300)
+                }
+            }.start()
+            defer { stop.withLock { $0 = true } }
+            for juror in 1...6 {
+                let run = try runAdmin([
+                    "--store", store.layout.root, "append", "--stream", "submission-bp-2021-00000", "--type", "JuryScoreAdded",
+                    "--data",
+                    #"{"submissionId":"bp-2021-00000","jurorId":"jr\#(juror)","scores":{"relevance":7,"innovation":8,"participation":6,"results":9,"replicability":5}}"#,
+                    "--metadata", #"{"actor":"jr\#(juror)"}"#,
+                ])
+                try #require(run.status == 0, "admin append: \(run.stderr)")
+                head += 1
+                #expect(try reader.head().position == head, "after the append of process \(juror)")
+                #expect(try reader.events(after: head - 1, limit: 10).map(\.position) == [head])
+            }
         }
     }
 }

@@ -27,8 +27,9 @@ public final class EventLogReader: @unchecked Sendable {
     private enum Source {
         /// The writer's own index (a reader the writer uses while it recovers).
         case fixed(LogIndex)
-        /// The on-disk index, opened read-only while a writer's `-wal` and `-shm` files exist.
-        case live(LogIndex)
+        /// The on-disk index, opened read-only while a writer's `-wal` and `-shm` files exist;
+        /// `wal` holds the `-wal` file SQLite reads, to notice when it is replaced.
+        case live(LogIndex, wal: HeldFile)
         /// An in-memory copy of the index plus the committed frames it lacked; `head` is its
         /// last position, `stamp` the index files as they were when it was taken.
         case snapshot(LogIndex, head: Int64, stamp: IndexFilesStamp)
@@ -56,16 +57,21 @@ public final class EventLogReader: @unchecked Sendable {
             lock.lock()
             defer { lock.unlock() }
             switch source {
-            case .fixed(let index), .live(let index):
+            case .fixed(let index):
                 return index
+            case .live(let index, let wal):
+                if wal.isCurrent { return index }
+                // The writer closed (SQLite removed the `-wal` and `-shm` files this connection
+                // still reads) and perhaps another one opened new ones: this connection would
+                // never see a commit again. Choose the source again.
+                source = try Self.openSource(layout)
+                return Self.index(of: source)
             case .snapshot(let memory, let head, let stamp):
                 let now = IndexFilesStamp(layout)
                 if now == stamp { return memory }
                 if now.writerOpen {
-                    if let live = try? LogIndex(path: layout.index, readOnly: true), case .some(let last) = Self.readableLastFrame(live),
-                        (last?.lastPosition ?? 0) >= head
-                    {
-                        source = .live(live)
+                    if let (live, wal, last) = Self.openLive(layout), (last?.lastPosition ?? 0) >= head {
+                        source = .live(live, wal: wal)
                         return live
                     }
                     source = .snapshot(memory, head: head, stamp: now)
@@ -79,8 +85,19 @@ public final class EventLogReader: @unchecked Sendable {
 
     private static func index(of source: Source) -> LogIndex {
         switch source {
-        case .fixed(let index), .live(let index), .snapshot(let index, _, _): return index
+        case .fixed(let index), .live(let index, _), .snapshot(let index, _, _): return index
         }
+    }
+
+    /// The on-disk index opened read-only, the `-wal` file it reads, and its last frame; nil when
+    /// there is no writer's `-wal` or the tables cannot be read. The `-wal` is opened first and
+    /// checked to be still in place after the first read, so it is the file SQLite reads.
+    private static func openLive(_ layout: StoreLayout) -> (LogIndex, HeldFile, LogIndex.Frame?)? {
+        guard let wal = HeldFile(path: layout.index + "-wal"),
+            let live = try? LogIndex(path: layout.index, readOnly: true), case .some(let last) = readableLastFrame(live),
+            wal.isCurrent
+        else { return nil }
+        return (live, wal, last)
     }
 
     /// The index's last frame when its tables can be read (`.some(nil)`: it is empty); nil when
@@ -96,8 +113,8 @@ public final class EventLogReader: @unchecked Sendable {
     /// Chooses the source as the files are now (see the type's documentation).
     private static func openSource(_ layout: StoreLayout, attempts: Int = 3) throws -> Source {
         var stamp = IndexFilesStamp(layout)
-        if stamp.writerOpen, let live = try? LogIndex(path: layout.index, readOnly: true), case .some(let last) = readableLastFrame(live) {
-            if try !Recovery.logHasCommit(after: last, layout: layout) { return .live(live) }
+        if stamp.writerOpen, let (live, wal, last) = openLive(layout) {
+            if try !Recovery.logHasCommit(after: last, layout: layout) { return .live(live, wal: wal) }
             return try snapshot(layout, copying: layout.index, immutable: false, claim: last, stamp: stamp)
         }
         // No writer: copy the index file without locking it; again when it changed meanwhile.
@@ -425,15 +442,51 @@ public final class EventLogReader: @unchecked Sendable {
         let segments = try layout.segments()
         var logBytes: Int64 = 0
         for s in segments { logBytes += Int64((try? PosixFile(path: s.path, flags: O_RDONLY).size) ?? 0) }
+        // stat(2), never open(2): closing a descriptor of a file ends every POSIX lock this
+        // process holds on it, SQLite's too (a writer closing elsewhere would then take this
+        // process's live index for unused and remove its `-wal` and `-shm` files).
         var indexBytes: Int64 = 0
         for suffix in ["", "-wal", "-shm"] {
-            indexBytes += Int64((try? PosixFile(path: layout.index + suffix, flags: O_RDONLY).size) ?? 0)
+            var info = stat()
+            if stat(layout.index + suffix, &info) == 0 { indexBytes += Int64(info.st_size) }
         }
         let head = try head()
         return Stats(
             events: counts.events, streams: counts.streams, frames: counts.frames, segments: segments.count,
             logBytes: logBytes, indexBytes: indexBytes, uncompressedBytes: counts.rawBytes, headPosition: head.position,
             headRecordedAt: head.recordedAt?.rfc3339, headHash: head.hash)
+    }
+}
+
+/// A file held open to learn whether it is still the one at its path: while the descriptor is
+/// open its inode cannot be reused, so a file put in its place has another inode. (Only for the
+/// `-wal` file, on which SQLite takes no lock: closing it ends none.)
+final class HeldFile: Sendable {
+    let path: String
+    private let fd: Int32
+    private let inode: UInt
+
+    init?(path: String) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            return nil
+        }
+        self.path = path
+        self.fd = fd
+        inode = UInt(info.st_ino)
+    }
+
+    deinit { close(fd) }
+
+    /// Whether the file is still linked at its path (not removed, not replaced).
+    var isCurrent: Bool {
+        var held = stat()
+        var named = stat()
+        guard fstat(fd, &held) == 0, held.st_nlink > 0, stat(path, &named) == 0 else { return false }
+        return UInt(named.st_ino) == inode && named.st_dev == held.st_dev
     }
 }
 

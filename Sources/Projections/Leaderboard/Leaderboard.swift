@@ -3,7 +3,7 @@
 /// JSON: `{"competitionId", "themeCode", "asOf", "rows": [{"rank", "submissionId", "title",
 /// "communityId", "oblast", "score", "jurors", "provisional", "place"}]}` plus the extra keys
 /// `competitionTitle`, `themeTitle`, `kind`, `minJurors`, `winnersAnnounced` and, per row,
-/// `kind` and `award`.
+/// `kind` and `award`; a page of a board (``page(limit:offset:)``) also has `page`.
 public struct Leaderboard: Sendable, Hashable, Codable {
     public var competitionId: String
     public var themeCode: String
@@ -16,6 +16,33 @@ public struct Leaderboard: Sendable, Hashable, Codable {
     public var minJurors: Int
     /// Whether the theme's winners are announced (scoring closed).
     public var winnersAnnounced: Bool
+    /// Set on a page of the board: which rows of the whole board `rows` are. `nil` on the
+    /// whole board (and then not in its JSON).
+    public var page: Page?
+
+    /// Which rows of a board a page holds: from `offset` (0-based, in rank order) at most `limit`
+    /// (`nil`: every row from there), out of `total`.
+    public struct Page: Sendable, Hashable, Codable {
+        public var limit: Int?
+        public var offset: Int
+        public var total: Int
+        public init(limit: Int?, offset: Int, total: Int) {
+            self.limit = limit
+            self.offset = offset
+            self.total = total
+        }
+    }
+
+    /// The rows from `offset` on, at most `limit` of them (ranks stay those of the whole board:
+    /// a page of a board is the same rows the whole board has there).
+    public func page(limit: Int?, offset: Int = 0) -> Leaderboard {
+        precondition((limit ?? 0) >= 0 && offset >= 0, "a page has a limit and an offset of 0 or more")
+        var out = self
+        let start = min(offset, rows.count)
+        out.rows = Array(rows[start..<(start + min(limit ?? rows.count, rows.count - start))])
+        out.page = Page(limit: limit, offset: offset, total: rows.count)
+        return out
+    }
 
     /// One submission on the board.
     public struct Entry: Sendable, Hashable, Codable {
@@ -89,7 +116,7 @@ public struct Leaderboard: Sendable, Hashable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case competitionId, themeCode, asOf, rows, competitionTitle, themeTitle, kind, minJurors, winnersAnnounced
+        case competitionId, themeCode, asOf, rows, competitionTitle, themeTitle, kind, minJurors, winnersAnnounced, page
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -103,5 +130,6 @@ public struct Leaderboard: Sendable, Hashable, Codable {
         try c.encode(kind, forKey: .kind)
         try c.encode(minJurors, forKey: .minJurors)
         try c.encode(winnersAnnounced, forKey: .winnersAnnounced)
+        try c.encodeIfPresent(page, forKey: .page)
     }
 }

@@ -90,34 +90,39 @@ extension ProjectionStore {
         _ db: Database, _ competition: CompetitionInfo, _ theme: (code: String, title: String?, announced: Bool),
         kind: String?, asOf: AsOf
     ) throws -> Leaderboard {
-        let rows = try BoardRow.fetchAll(
-            db,
-            sql: """
-                SELECT s.submissionId, s.title, s.communityId, c.oblast, c.kind, s.filedPosition, s.place, s.award,
-                    COUNT(sc.jurorId) AS jurors, SUM(sc.total) AS total
-                FROM leaderboard_submission s
-                LEFT JOIN leaderboard_community c ON c.communityId = s.communityId
-                LEFT JOIN leaderboard_score sc ON sc.submissionId = s.submissionId
-                WHERE s.competitionId = ? AND s.themeCode = ? AND s.withdrawn = 0
-                GROUP BY s.submissionId
-                """,
-            arguments: [competition.id, theme.code])
+        // Each submission's scores counted by their primary key (a correlated lookup), not by a
+        // GROUP BY over the join: that needs a temporary B-tree and costs 6x as much on a
+        // 5,000-row board (docs/PERFORMANCE.md).
         struct Candidate {
             var entry: Leaderboard.Entry
             var filed: Int64
         }
         var candidates: [Candidate] = []
-        for row in rows {
-            if let kind, row.kind != kind { continue }
-            let score = row.jurors > 0 ? Double(row.total ?? 0) / Double(row.jurors) : nil
+        let rows = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT s.submissionId, s.title, s.communityId, c.oblast, c.kind, s.filedPosition, s.place, s.award,
+                    (SELECT COUNT(*) FROM leaderboard_score sc WHERE sc.submissionId = s.submissionId),
+                    (SELECT SUM(sc.total) FROM leaderboard_score sc WHERE sc.submissionId = s.submissionId)
+                FROM leaderboard_submission s
+                LEFT JOIN leaderboard_community c ON c.communityId = s.communityId
+                WHERE s.competitionId = ? AND s.themeCode = ? AND s.withdrawn = 0
+                """,
+            arguments: [competition.id, theme.code])
+        while let row = try rows.next() {
+            let rowKind: String? = row[4]
+            if let kind, rowKind != kind { continue }
+            let jurors: Int = row[8]
+            let total: Int64? = row[9]
+            let score = jurors > 0 ? Double(total ?? 0) / Double(jurors) : nil
             candidates.append(
                 Candidate(
                     entry: Leaderboard.Entry(
-                        rank: 0, submissionId: row.submissionId, title: row.title, communityId: row.communityId,
-                        oblast: row.oblast, score: score, jurors: row.jurors,
-                        provisional: row.jurors < competition.minJurors, place: row.place, kind: row.kind,
-                        award: row.award),
-                    filed: row.filedPosition))
+                        rank: 0, submissionId: row[0], title: row[1], communityId: row[2],
+                        oblast: row[3], score: score, jurors: jurors,
+                        provisional: jurors < competition.minJurors, place: row[6], kind: rowKind,
+                        award: row[7]),
+                    filed: row[5]))
         }
         candidates.sort { a, b in
             if a.entry.provisional != b.entry.provisional { return !a.entry.provisional }
@@ -153,17 +158,4 @@ private struct ThemeRow: Decodable, FetchableRecord {
     var themeCode: String
     var title: String?
     var winnersAnnounced: Bool
-}
-
-private struct BoardRow: Decodable, FetchableRecord {
-    var submissionId: String
-    var title: String?
-    var communityId: String
-    var oblast: String?
-    var kind: String?
-    var filedPosition: Int64
-    var place: Int?
-    var award: String?
-    var jurors: Int
-    var total: Int64?
 }

@@ -99,6 +99,8 @@ public struct ProjectionStatus: Sendable, Hashable, Codable {
     public var rebuildPosition: Int64?
     /// The last event that changed a row of the live tables (nil: not known; take the checkpoint).
     public var changedPosition: Int64?
+    /// Numbers the builds of the live tables: each rebuild raises it (not in the JSON).
+    public var generation: Int = 0
 
     /// The live tables were built by another version of the code: they need a rebuild.
     public var isStale: Bool { storedSchemaVersion != codeSchemaVersion }

@@ -169,10 +169,12 @@ public final class ProjectionStore: Sendable {
         }
         return projections.compactMap { p in
             guard let r = records.first(where: { $0.name == p.name }) else { return nil }
-            return ProjectionStatus(
+            var status = ProjectionStatus(
                 name: p.name, codeSchemaVersion: p.schemaVersion, storedSchemaVersion: r.schemaVersion,
                 checkpoint: r.asOf, state: r.state, lastError: r.lastError,
                 updatedAt: r.updatedAt, rebuildPosition: r.rebuildPosition, changedPosition: r.changedPosition)
+            status.generation = r.generation
+            return status
         }
     }
 

@@ -101,6 +101,8 @@ enum DashboardScript {
           };
           const CATALOG_LIMIT = 50;
           const ALL_THEMES = 'all';
+          /** The rows of a board shown at first, and added by each "показати ще". */
+          const BOARD_PAGE = 100;
 
           // ---- Small helpers. ----
 
@@ -243,6 +245,8 @@ enum DashboardScript {
 
           let generation = 0;
           let loads = 0;
+          /** How many rows of each board the screen asks for; "показати ще" adds a page. */
+          let boardRows = BOARD_PAGE;
 
           async function load() {
             const mine = ++generation;
@@ -293,8 +297,9 @@ enum DashboardScript {
               themes.map((t) => [t.themeCode, `${t.themeCode}. ${t.title} (${t.submissions} заявок)`]).concat([[ALL_THEMES, 'усі теми']]), theme);
             $('lb-kind').value = state.kind;
             const parameters = { competition: competition.competitionId, theme: theme === ALL_THEMES ? '' : theme, kind: state.kind };
+            // The open data is the whole board; the screen shows its first rows, more on request.
             downloads('leaderboard', '/api/v1/leaderboard', parameters);
-            const answer = await api('/api/v1/leaderboard', parameters);
+            const answer = await api('/api/v1/leaderboard', Object.assign({ limit: boardRows }, parameters));
             if (!current()) return;
             const all = Array.isArray(answer) ? answer : [answer];
             boards.replaceChildren(asOfLine(all.length ? all[0].asOf : list.asOf), ...all.map(board));
@@ -333,7 +338,17 @@ enum DashboardScript {
                     class: [r.provisional ? 'provisional' : '', r.place != null ? 'winner' : ''].join(' ').trim() || null,
                   };
                 })
-                : el('p', { class: 'empty' }, 'Заявок немає.'));
+                : el('p', { class: 'empty' }, 'Заявок немає.'),
+              more(b));
+          }
+
+          /** The "показати ще" button under a board that has more rows than shown, or nothing. */
+          function more(b) {
+            if (!b.page || b.page.offset + b.rows.length >= b.page.total) return '';
+            const button = el('button', { type: 'button', class: 'more' },
+              `Показати ще (показано ${b.rows.length} з ${b.page.total})`);
+            button.addEventListener('click', () => { boardRows += BOARD_PAGE; load(); });
+            return el('p', { class: 'board-more' }, button);
           }
 
           /** Options `[value, text]`; keeps `chosen` selected, adding it when it is not among them. */

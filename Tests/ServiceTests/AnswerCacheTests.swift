@@ -1,0 +1,80 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Service
+
+@Suite struct AnswerCacheTests {
+    let asOf5 = #"{"position":5,"recordedAt":"2021-01-01T00:00:00.000Z"}"#
+    let asOf9 = #"{"position":9,"recordedAt":"2021-02-01T00:00:00.000Z"}"#
+
+    @Test func aTemplateIsTheAnswerWithItsAsOfWrittenAnew() throws {
+        let body = #"{"asOf":\#(asOf5),"rows":[1,2]}"#
+        let template = try #require(AnswerCache.Template(body: body, asOfs: [asOf5]))
+        #expect(template.render(asOf: asOf5) == body)
+        #expect(template.render(asOf: asOf9) == #"{"asOf":\#(asOf9),"rows":[1,2]}"#)
+        // Every board of a competition carries the same as-of: each one is re-dated.
+        let boards = #"[{"asOf":\#(asOf5),"x":"a"},{"asOf":\#(asOf5),"x":"b"}]"#
+        let both = try #require(AnswerCache.Template(body: boards, asOfs: [asOf9, asOf5]))
+        #expect(both.render(asOf: asOf9) == #"[{"asOf":\#(asOf9),"x":"a"},{"asOf":\#(asOf9),"x":"b"}]"#)
+    }
+
+    @Test func anAnswerWithAnotherAsOfIsNotOneToReDate() {
+        // An as-of that is none of those the answer was built with: not cut.
+        #expect(AnswerCache.Template(body: #"{"asOf":\#(asOf9),"rows":[]}"#, asOfs: [asOf5]) == nil)
+        // Two different as-ofs in one answer: not cut either.
+        #expect(AnswerCache.Template(body: #"[{"asOf":\#(asOf5)},{"asOf":\#(asOf9)}]"#, asOfs: [asOf5, asOf9]) == nil)
+        // Text that only looks like one inside a string is escaped, and is not an as-of.
+        let quoted = #"{"note":"\"asOf\":{}","asOf":\#(asOf5)}"#
+        let template = AnswerCache.Template(body: quoted, asOfs: [asOf5])
+        #expect(template?.render(asOf: asOf9) == #"{"note":"\"asOf\":{}","asOf":\#(asOf9)}"#)
+    }
+
+    @Test func requestsThatMissTogetherShareOneBuild() async throws {
+        let cache = AnswerCache()
+        let key = AnswerCache.Key(request: "/api/v1/leaderboard?x", version: "leaderboard:7:g1:running:3")
+        let builds = Builds()
+        let waiters = 9
+        let answers = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0...waiters {
+                group.addTask {
+                    try await cache.flight(key) {
+                        builds.n.withLock { $0 += 1 }
+                        // Held until every other request waits on this build (or 10 s have passed).
+                        let deadline = ContinuousClock.now + .seconds(10)
+                        while cache.counts.shared < UInt64(waiters), ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(5))
+                        }
+                        return AnswerCache.Built(answer: "the board", template: AnswerCache.Template(fixed: "the board"))
+                    }.answer
+                }
+            }
+            var all: [String?] = []
+            for try await a in group { all.append(a) }
+            return all
+        }
+        #expect(builds.n.withLock { $0 } == 1)
+        #expect(answers == Array(repeating: "the board", count: waiters + 1) as [String?])
+        #expect(cache.counts.shared == UInt64(waiters))
+        // Kept: the next request is a hit.
+        #expect(cache.lookup(key)?.render(asOf: "") == "the board")
+        // A build whose answer is not the key's keeps nothing; the next miss builds again.
+        let other = AnswerCache.Key(request: "/api/v1/regions", version: "regions:1:g0:running:1")
+        #expect(try await cache.flight(other) { AnswerCache.Built(answer: "moved", template: nil) }.answer == "moved")
+        #expect(cache.lookup(other) == nil)
+    }
+
+    @Test func theLeastRecentlyUsedGoFirstWhenFull() {
+        let cache = AnswerCache(capacity: 4_000)
+        for i in 0..<10 {
+            cache.store(AnswerCache.Template(fixed: String(repeating: "x", count: 900)), under: .init(request: "r\(i)", version: "v"))
+        }
+        let kept = (0..<10).filter { cache.lookup(.init(request: "r\($0)", version: "v")) != nil }
+        #expect(kept == [6, 7, 8, 9])
+        #expect(cache.counts.bytes <= 4_000)
+    }
+}
+
+final class Builds: Sendable {
+    let n = Mutex(0)
+}
