@@ -53,6 +53,12 @@ if ! python3 -c 'import eventsourcing' 2>/dev/null && [ "${BENCH_NO_INSTALL:-0}"
         timeout 180 python3 -m pip install --quiet --disable-pip-version-check --break-system-packages eventsourcing >/dev/null 2>&1 ||
         warn "pip could not install eventsourcing: that peer will be reported as skipped"
 fi
+if ! python3 -c 'import datasette' 2>/dev/null && [ "${BENCH_NO_INSTALL:-0}" != 1 ]; then
+    say "installing the Datasette peer of the HTTP figures (pip)"
+    timeout 180 python3 -m pip install --quiet --disable-pip-version-check datasette >/dev/null 2>&1 ||
+        timeout 180 python3 -m pip install --quiet --disable-pip-version-check --break-system-packages datasette >/dev/null 2>&1 ||
+        warn "pip could not install datasette: the HTTP figures will have no peer"
+fi
 
 now() { date +%s.%N; }
 

@@ -44,6 +44,10 @@ def get(url, timeout=30):
         return json.loads(r.read().decode("utf-8"))
 
 
+def show(v):
+    return "-" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)
+
+
 def wrk_lua(path, targets):
     """A wrk script that cycles through `targets` (paths with their query strings)."""
     quoted = ", ".join(json.dumps(t) for t in targets)
@@ -108,6 +112,77 @@ class Appender(threading.Thread):
                 self.refused.append(str(e))
             next_at += 1.0 / self.rate
             self.stop.wait(max(0.0, next_at - time.monotonic()))
+
+
+BOARD_SQL = """SELECT s.submissionId, s.title, s.communityId, c.oblast, c.kind, s.place, s.award,
+ (SELECT COUNT(*) FROM leaderboard_score sc WHERE sc.submissionId = s.submissionId) AS jurors,
+ (SELECT SUM(sc.total) FROM leaderboard_score sc WHERE sc.submissionId = s.submissionId) AS total
+ FROM leaderboard_submission s LEFT JOIN leaderboard_community c ON c.communityId = s.communityId
+ WHERE s.competitionId = :c AND s.themeCode = :t AND s.withdrawn = 0
+ ORDER BY 1.0 * total / MAX(jurors, 1) DESC, s.submissionId LIMIT 100"""
+
+SEARCH_SQL = """SELECT p.practiceId, p.title, p.communityId, p.oblast, p.sector,
+ snippet(catalog_search, -1, '[', ']', '…', 16) AS snippet, bm25(catalog_search) AS relevance
+ FROM catalog_search JOIN catalog_practice p ON p.docid = catalog_search.rowid
+ WHERE catalog_search MATCH :q ORDER BY rank LIMIT 20"""
+
+
+def peer_datasette(a, base, token, template, competition, queries):
+    """Datasette over the store's projections.sqlite under the same wrk load and appends."""
+    try:
+        version = subprocess.run([sys.executable, "-m", "datasette", "--version"], capture_output=True, text=True)
+        if version.returncode != 0:
+            raise OSError(version.stderr.strip())
+    except OSError as e:
+        print(f"http bench: the Datasette peer is not installed ({e}); scripts/deps.sh installs it", file=sys.stderr)
+        return None
+    port = free_port()
+    peer = subprocess.Popen(
+        [sys.executable, "-m", "datasette", "serve", os.path.join(a.store, "projections.sqlite"), "--port", str(port),
+         "--setting", "sql_time_limit_ms", "10000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peer_base = f"http://127.0.0.1:{port}"
+    out = {"name": version.stdout.strip(), "runs": {}}
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(peer_base + "/-/versions.json", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            print("http bench: Datasette did not start", file=sys.stderr)
+            return None
+        board = "/projections.json?" + urllib.parse.urlencode(
+            {"sql": BOARD_SQL, "c": competition["competitionId"], "t": competition["themes"][0]["themeCode"],
+             "_shape": "array"})
+        # Each word as a prefix (the catalog's own query stems the words the same way).
+        searches = ["/projections.json?" + urllib.parse.urlencode(
+            {"sql": SEARCH_SQL, "q": " ".join(w[:max(3, len(w) - 2)] + "*" for w in q.split()), "_shape": "array"})
+            for q in queries]
+        rows = json.loads(urllib.request.urlopen(peer_base + board, timeout=30).read())
+        out["board_rows"] = len(rows)
+        work = tempfile.mkdtemp(prefix="hromada-bench-peer-")
+        for name, targets in (("leaderboard page", [board]), ("catalog search", searches)):
+            lua = os.path.join(work, "paths.lua")
+            wrk_lua(lua, targets)
+            appender = Appender(base, token, template, a.rate)
+            appender.start()
+            run = subprocess.run(
+                ["wrk", "-t2", f"-c{a.connections}", f"-d{a.seconds}s", "--latency", "--timeout", "10s",
+                 "-s", lua, peer_base], capture_output=True, text=True)
+            appender.stop.set()
+            appender.join()
+            figures = parse_wrk(run.stdout)
+            figures["appends_acknowledged"] = appender.acknowledged
+            out["runs"][name] = figures
+    finally:
+        peer.terminate()
+        try:
+            peer.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            peer.kill()
+    return out
 
 
 def main():
@@ -190,6 +265,13 @@ def main():
             if appender.refused:
                 figures["first_refusal"] = appender.refused[0]
             results["runs"][name] = figures
+
+        # The peer: Datasette (what a user would put in front of a SQLite file instead) over the
+        # same projections.sqlite, while our workers keep folding the same appends into it. Its
+        # answers are one SQL query each: the board's first 100 rows ordered by average, and the
+        # first 20 matches of an FTS5 query with snippets, ordered by rank (no facet counts and
+        # no total, which our catalog answer has as well).
+        results["peer"] = peer_datasette(a, base, token, template, last, QUERIES)
     finally:
         server.send_signal(signal.SIGTERM)
         try:
@@ -203,14 +285,23 @@ def main():
     print(f"{'target':<18} {'req/s':>9} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'errors':>7} {'appends':>8} {'lag after':>9}")
     for name, f in results["runs"].items():
         errors = (f["socket_errors"] or 0) + (f["non_2xx"] or 0)
-        def show(v):
-            return "-" if v is None else f"{v:.1f}" if isinstance(v, float) else str(v)
         print(f"{name:<18} {show(f['rps']):>9} {show(f['p50_ms']):>8} {show(f['p90_ms']):>8} {show(f['p99_ms']):>8} "
               f"{errors:>7} {f['appends_acknowledged']:>8} {f['leaderboard_lag_after']:>9}")
         if "wrk_error" in f:
             print(f"  wrk: {f['wrk_error']}")
         if "first_refusal" in f:
             print(f"  {f['appends_refused']} appends refused, first: {f['first_refusal']}")
+    peer = results.get("peer")
+    if peer:
+        print(f"peer: {peer['name']} over the same projections.sqlite, one SQL query a request "
+              f"(board: the first {peer['board_rows']} rows; search: 20 matches with snippets, no facets)")
+        for name, f in peer["runs"].items():
+            errors = (f["socket_errors"] or 0) + (f["non_2xx"] or 0)
+            ours = results["runs"].get(name, {})
+            ratio = (ours.get("rps") or 0) / f["rps"] if f.get("rps") else None
+            print(f"{'  ' + name:<18} {show(f['rps']):>9} {show(f['p50_ms']):>8} {show(f['p90_ms']):>8} "
+                  f"{show(f['p99_ms']):>8} {errors:>7} {f['appends_acknowledged']:>8}"
+                  f"   ours/peer req/s {('%.2fx' % ratio) if ratio else '-'}")
     print("goal: p99 under 50 ms and no request error")
     if a.json_out:
         with open(a.json_out, "w") as f:

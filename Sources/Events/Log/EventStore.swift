@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import Logging
+import Synchronization
 
 /// How a store writes.
 public struct EventStoreOptions: Sendable {
@@ -18,10 +19,42 @@ public struct EventStoreOptions: Sendable {
     /// The store's clock for `recordedAt` (injected so that tests never depend on the time).
     public var clock: @Sendable () -> Timestamp = { Timestamp.now() }
     public var logger = Logger(label: "hromada.events")
+    /// Where a process that opens one writer after another (the service: one per HTTP append)
+    /// keeps the domain state between them, so that opening does not decode the saved state.
+    public var domainCache: DomainStateCache? = nil
     /// Tests only: thrown in place of the index's commit after the log's fsync (a full disk).
     var indexCommitFault: (@Sendable () throws -> Void)? = nil
 
     public init() {}
+}
+
+/// The domain state as the last writer of this process left it, with the position and chain
+/// hash it was folded to. A writer takes it only when the log still holds that hash at that
+/// position (the same log, not one repaired or replaced meanwhile), and folds what other
+/// processes appended after it.
+public final class DomainStateCache: Sendable {
+    private let kept = Mutex<(position: Int64, hash: [UInt8], state: DomainState)?>(nil)
+    private let takenCount = Mutex(0)
+
+    public init() {}
+
+    /// How many writers took the kept state instead of decoding the saved one.
+    public var taken: Int { takenCount.withLock { $0 } }
+
+    func keep(position: Int64, hash: [UInt8]?, state: DomainState) {
+        guard let hash else { return }
+        kept.withLock { $0 = (position, hash, state) }
+    }
+
+    /// The kept state when the index's frame ending at its position has its hash.
+    func state(in index: LogIndex, head: Int64) -> (position: Int64, state: DomainState)? {
+        guard let kept = kept.withLock({ $0 }), kept.position <= head,
+            let frame = try? index.frame(containing: kept.position), frame.lastPosition == kept.position,
+            frame.lastHash == kept.hash
+        else { return nil }
+        takenCount.withLock { $0 += 1 }
+        return (kept.position, kept.state)
+    }
 }
 
 /// What an append did: the position of each proposed event (the original position for an id
@@ -98,7 +131,8 @@ public final class EventStore: @unchecked Sendable {
         }
         recovery = report
         writer = LogWriter(layout: layout, options: options, index: index, logger: logger)
-        let (domain, savedAt) = try Self.loadDomain(layout: layout, index: index, head: tail.nextPosition - 1)
+        let (domain, savedAt) = try Self.loadDomain(
+            layout: layout, index: index, head: tail.nextPosition - 1, cache: options.domainCache)
         try writer.resume(
             segmentFirst: tail.segmentFirst, segmentEnd: tail.segmentEnd, nextPosition: tail.nextPosition,
             lastHash: tail.lastHash, lastRecordedAt: tail.lastRecordedAt, domain: domain)
@@ -112,11 +146,18 @@ public final class EventStore: @unchecked Sendable {
 
     /// The domain state at `head`: the saved one, then the events after it; and the position
     /// the index holds a state of now (-1: none).
-    private static func loadDomain(layout: StoreLayout, index: LogIndex, head: Int64) throws -> (DomainState, savedAt: Int64) {
+    private static func loadDomain(
+        layout: StoreLayout, index: LogIndex, head: Int64, cache: DomainStateCache?
+    ) throws -> (DomainState, savedAt: Int64) {
         var state = DomainState()
         var from: Int64 = 1
         var savedAt: Int64 = -1
-        if let saved = try index.domainState(), saved.position <= head,
+        let savedPosition = try index.domainStatePosition()
+        if let cache, let kept = cache.state(in: index, head: head), kept.position >= (savedPosition ?? 0) {
+            state = kept.state
+            from = kept.position + 1
+            savedAt = savedPosition.map { $0 <= head ? $0 : -1 } ?? -1
+        } else if let saved = try index.domainState(), saved.position <= head,
             let decoded = try? DomainState(savedJSON: [UInt8](saved.state))
         {
             state = decoded
@@ -141,6 +182,13 @@ public final class EventStore: @unchecked Sendable {
     /// than save the state (encoded and compressed: about 0.1 s for half a million events) each
     /// time it closes.
     static let refoldAtMost: Int64 = 1000
+
+    /// The domain state the business rules are checked against (folded to the head).
+    var domainState: DomainState {
+        condition.lock()
+        defer { condition.unlock() }
+        return writer.domain
+    }
 
     /// The position of the last committed event (0 when the log is empty).
     public var head: Int64 {
@@ -266,6 +314,7 @@ public final class EventStore: @unchecked Sendable {
         if domainSavedAt < 0 || writer.head - domainSavedAt > Self.refoldAtMost {
             try? writer.index.saveDomainState(position: writer.head, state: writer.domain)
         }
+        options.domainCache?.keep(position: writer.head, hash: writer.lastHash, state: writer.domain)
         lock.release()
     }
 

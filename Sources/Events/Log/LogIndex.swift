@@ -247,6 +247,11 @@ final class LogIndex {
         return (row.0, json)
     }
 
+    /// The position of the saved domain state, without reading the state.
+    func domainStatePosition() throws -> Int64? {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT position FROM domain_state WHERE one = 1") }
+    }
+
     func saveDomainState(position: Int64, state: DomainState) throws {
         let compressed = try state.encodedJSON().withUnsafeBytes { try ZstdCompressor(level: 3).compress($0) }
         try queue.write { db in
