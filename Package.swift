@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // (already resolved for Hummingbird; named because Service imports NIOCore itself)
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The PostgreSQL backend's driver.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // zstd through the system's libzstd (Debian: libzstd-dev).
@@ -96,6 +98,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The log on PostgreSQL (`--store postgres://…`): the same lines, chain and promises as
+        // the file store, through postgres-nio, behind the same protocols (LogWriting, LogReading).
+        .target(
+            name: "PostgresStore",
+            dependencies: [
+                "Events",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "DemoHistory",
             dependencies: ["Events"],
@@ -104,7 +119,7 @@ let package = Package(
         .executableTarget(
             name: "admin",
             dependencies: [
-                "Events", "Projections", "Workers", "Rendering", "DemoHistory", "Service",
+                "Events", "Projections", "Workers", "Rendering", "DemoHistory", "Service", "PostgresStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -115,7 +130,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Events", "Projections",
+                "Events", "Projections", "PostgresStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/TestSupport",
@@ -140,6 +155,6 @@ let package = Package(
         // The web service's parts that need no server: the cache of answers.
         .testTarget(name: "ServiceTests", dependencies: ["Service", "Events", "Projections"], swiftSettings: swiftSettings),
         // The log's promises, one set of tests run against every store backend.
-        .testTarget(name: "StoreContractTests", dependencies: ["Events", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreContractTests", dependencies: ["Events", "PostgresStore", "TestSupport"], swiftSettings: swiftSettings),
     ]
 )

@@ -2,15 +2,17 @@ import Foundation
 import Testing
 
 import Events
+import PostgresStore
 import TestSupport
 
 // One set of log-contract tests, written against the store protocols only (`LogWriting`,
-// `LogReading`), so that each backend runs the same assertions. Phase 1 has the file store; the
-// PostgreSQL store joins `Backend.allCases` when it lands (issue 11).
+// `LogReading`), so that each backend runs the same assertions: the file store, and the
+// PostgreSQL store on a throwaway server (TestSupport's PostgresServer).
 
 /// A backend under test: how to make an empty store and open its writer and reader.
 enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case file
+    case postgres
 
     var testDescription: String { rawValue }
 
@@ -18,6 +20,7 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     func makeStore() throws -> any ContractStore {
         switch self {
         case .file: try FileContractStore()
+        case .postgres: try PostgresContractStore()
         }
     }
 }
@@ -40,6 +43,19 @@ final class FileContractStore: ContractStore {
 
     func writer() throws -> any LogWriting { try EventStore(layout: layout) }
     func reader() throws -> any LogReading { try EventLogReader(layout: layout) }
+}
+
+/// A store in a fresh schema of the test server.
+final class PostgresContractStore: ContractStore {
+    let location: PostgresLocation
+
+    init() throws {
+        location = try PostgresServer.shared().newLocation()
+        try PostgresLogStore.initialize(location)
+    }
+
+    func writer() throws -> any LogWriting { try PostgresLogStore(location: location) }
+    func reader() throws -> any LogReading { try PostgresLogReader(location: location) }
 }
 
 /// A well-formed event of a type the catalog does not know (append with `validate: false`).

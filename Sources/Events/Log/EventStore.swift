@@ -181,7 +181,7 @@ public final class EventStore: @unchecked Sendable {
     /// How many events after the saved domain state a writer folds again when it opens, rather
     /// than save the state (encoded and compressed: about 0.1 s for half a million events) each
     /// time it closes.
-    static let refoldAtMost: Int64 = 1000
+    package static let refoldAtMost: Int64 = 1000
 
     /// The domain state the business rules are checked against (folded to the head).
     var domainState: DomainState {
@@ -289,7 +289,7 @@ public final class EventStore: @unchecked Sendable {
         return .success(AppendResult(positions: positions, appended: appended, duplicates: duplicates, head: writer.head))
     }
 
-    static func describe(_ error: any Error, event n: Int, of count: Int) -> any Error {
+    package static func describe(_ error: any Error, event n: Int, of count: Int) -> any Error {
         let which = count > 1 ? "event \(n + 1) of \(count)" : "the event"
         switch error {
         case let rejection as Rejection:
@@ -355,6 +355,20 @@ public final class EventStore: @unchecked Sendable {
             "the import stopped after position \(writer.head): every event through it is committed in the log, but the index could not be updated (\(lag)); free some space and run the import again (ids already in the log are skipped), the index catches up from the log at the next open")
     }
 
+    /// The rejection of line `line` (`bytes`) that `error` says, or nil when it is not one (an
+    /// I/O error, which ends the import).
+    package static func lineRejection(_ error: any Error, line: Int, bytes: [UInt8]) -> LineRejection? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        switch error {
+        case let r as Rejection:
+            return LineRejection(line: line, field: r.field, reason: r.reason, text: text)
+        case let e as EventStoreError where e.code == .wrongExpectedVersion:
+            return LineRejection(line: line, field: "expectedVersion", reason: e.conflict?.reason ?? e.message, text: text)
+        default:
+            return nil
+        }
+    }
+
     /// A line that was rejected, with its number (1-based) and reason.
     public struct LineRejection: Error, Sendable, CustomStringConvertible {
         public var line: Int
@@ -407,17 +421,7 @@ public final class EventStore: @unchecked Sendable {
                             case .duplicate: result.duplicates += 1
                             }
                         } catch {
-                            let text = String(decoding: item.bytes, as: UTF8.self)
-                            let rejection: LineRejection
-                            switch error {
-                            case let r as Rejection:
-                                rejection = LineRejection(line: item.line, field: r.field, reason: r.reason, text: text)
-                            case let e as EventStoreError where e.code == .wrongExpectedVersion:
-                                rejection = LineRejection(
-                                    line: item.line, field: "expectedVersion",
-                                    reason: e.conflict?.reason ?? e.message, text: text)
-                            default: throw error
-                            }
+                            guard let rejection = Self.lineRejection(error, line: item.line, bytes: item.bytes) else { throw error }
                             guard options.skipInvalid else {
                                 throw EventStoreError(
                                     .invalidEvent, "line \(rejection.line) is rejected: field \(rejection.field): \(rejection.reason)",
@@ -459,13 +463,13 @@ public final class EventStore: @unchecked Sendable {
 
 /// The first stage of an import: a thread that reads lines and parses them into events, a few
 /// batches ahead of the writer.
-final class ParsePipeline: @unchecked Sendable {
+package final class ParsePipeline: @unchecked Sendable {
     // @unchecked: `lines.value` is written by the parsing thread before it ends and read by the
     // consumer only after `nextBatch` has returned nil (the queue's lock orders the two).
-    struct Item {
-        var line: Int
-        var bytes: [UInt8]
-        var event: Result<ProposedEvent, Rejection>
+    package struct Item {
+        package var line: Int
+        package var bytes: [UInt8]
+        package var event: Result<ProposedEvent, Rejection>
     }
 
     private static let batchSize = 512
@@ -476,7 +480,7 @@ final class ParsePipeline: @unchecked Sendable {
     /// Starts the parsing thread; `next` is called on it alone, and the thread has ended (or
     /// been abandoned to its blocked input) when `cancel` returns, so `next` is never used by two
     /// threads.
-    init(next: @escaping () throws -> [UInt8]?, ready: @escaping () -> Bool, checkPayload: Bool) {
+    package init(next: @escaping () throws -> [UInt8]?, ready: @escaping () -> Bool, checkPayload: Bool) {
         let lines = self.lines
         prefetch = Prefetch(maxQueued: 4) { emit in
             var batch: [Item] = []
@@ -502,11 +506,11 @@ final class ParsePipeline: @unchecked Sendable {
     }
 
     /// How many lines were read (blank ones included); final once `nextBatch` returned nil.
-    var lineCount: Int { lines.value }
+    package var lineCount: Int { lines.value }
 
     /// The next batch, or nil at the end of the input.
-    func nextBatch() throws -> [Item]? { try prefetch.next() }
+    package func nextBatch() throws -> [Item]? { try prefetch.next() }
 
     /// Stops the parsing thread (see ``Prefetch/cancel(grace:)``).
-    func cancel() { prefetch.cancel() }
+    package func cancel() { prefetch.cancel() }
 }

@@ -242,17 +242,17 @@ enum FrameHunt {
 }
 
 /// Walks the lines of a decompressed frame body and computes the hash chain.
-enum ChainCheck {
+package enum ChainCheck {
     /// A line that breaks the chain or the positions.
-    struct Failure: Error {
-        var position: Int64
-        var reason: String
+    package struct Failure: Error {
+        package var position: Int64
+        package var reason: String
     }
 
     /// Checks every line of `body`: positions dense from `firstPosition`, `count` lines, and
     /// computes each hash = SHA-256(previous ‖ line). Returns the last hash; the caller compares
     /// it with the frame header's.
-    static func check(
+    package static func check(
         body: [UInt8], firstPosition: Int64, count: Int, previous: [UInt8]?,
         lineHandler: (Int64, UnsafeBufferPointer<UInt8>, [UInt8]) throws -> Void = { _, _, _ in }
     ) throws -> [UInt8]? {
@@ -283,7 +283,7 @@ enum ChainCheck {
     /// `position`: it starts with `{"position":<position>,` and ends with `}`. `prefix` is
     /// scratch space.
     @inline(__always)
-    static func nextLine(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, position: Int64, prefix expectedPrefix: inout [UInt8]) throws -> Int {
+    package static func nextLine(_ buffer: UnsafeBufferPointer<UInt8>, from start: Int, position: Int64, prefix expectedPrefix: inout [UInt8]) throws -> Int {
         guard let found = memchr(buffer.baseAddress! + start, 0x0A, buffer.count - start) else {
             throw Failure(position: position, reason: "the last line of a frame has no newline")
         }

@@ -119,3 +119,40 @@ extension LogReading {
         try verify(expect: nil, progress: nil)
     }
 }
+
+// What another backend fills in (the memberwise initialisers are internal to this module).
+extension LogVerifier.Report {
+    package init(ok: Bool, events: Int64, frames: Int, headPosition: Int64, headHash: String?, problem: LogVerifier.Problem?, expectedFoundAt: Int64?) {
+        self.init(
+            ok: ok, events: events, frames: frames, segments: 0, headPosition: headPosition, headHash: headHash,
+            problem: problem, expectedFoundAt: expectedFoundAt, uncommittedTailBytes: 0, tornTail: nil)
+    }
+}
+
+extension LogVerifier.Problem {
+    /// A problem of a store without segment files: `segment` names the table.
+    package init(table: String, position: Int64, reason: String) {
+        self.init(segment: table, offset: 0, position: position, reason: reason)
+    }
+}
+
+extension EventLogReader.Stats {
+    package init(
+        events: Int64, streams: Int64, frames: Int64, logBytes: Int64, indexBytes: Int64, uncompressedBytes: Int64,
+        head: (position: Int64, recordedAt: Timestamp?, hash: String?)
+    ) {
+        self.init(
+            events: events, streams: streams, frames: frames, segments: 0, logBytes: logBytes, indexBytes: indexBytes,
+            uncompressedBytes: uncompressedBytes, headPosition: head.position, headRecordedAt: head.recordedAt?.rfc3339,
+            headHash: head.hash)
+    }
+}
+
+extension AppendResult {
+    package init(positions: [Int64], appended: Int, duplicates: Int, head: Int64) {
+        self.positions = positions
+        self.appended = appended
+        self.duplicates = duplicates
+        self.head = head
+    }
+}

@@ -251,58 +251,17 @@ final class LogWriter {
         if let id = event.id, let existing = try existingPosition(of: id) {
             return .duplicate(position: existing)
         }
-        if validate, let rejection = event.encodedPayload?.payloadRejection { throw rejection }
         let stream = try streamEntry(event.stream)
-        let version = (stream?.lastVersion ?? -1) + 1
-        if let expected = event.expectedVersion {
-            let actual = stream?.lastVersion ?? -1
-            if expected != actual {
-                throw VersionConflict(stream: event.stream, expected: expected, actual: actual == -1 ? nil : actual).error
-            }
-        }
-        let position = nextPosition
-        let now = options.clock().milliseconds
-        if let given = event.recordedAt, given.milliseconds > now + ProposedEvent.maxClockSkewMilliseconds {
-            throw Rejection(
-                field: "recordedAt",
-                reason: "\(given.rfc3339) is later than this machine's clock (\(Timestamp(milliseconds: now).rfc3339)) plus 5 minutes of skew; a future recordedAt would hold every later event at that time")
-        }
-        var recordedAt = event.recordedAt?.milliseconds ?? max(now, lastRecordedAt)
-        if event.occurredAt.milliseconds > max(recordedAt, now) + ProposedEvent.maxClockSkewMilliseconds {
-            throw Rejection(
-                field: "occurredAt",
-                reason: "\(event.occurredAt.rfc3339) is in the future (the clock says \(Timestamp(milliseconds: max(recordedAt, now)).rfc3339), 5 minutes of skew allowed); an event is recorded after it happens")
-        }
-        if event.recordedAt != nil, recordedAt < lastRecordedAt {
-            throw Rejection(
-                field: "recordedAt",
-                reason: "\(event.recordedAt!.rfc3339) is before the log's last recordedAt \(Timestamp(milliseconds: lastRecordedAt).rfc3339); recordedAt never decreases")
-        }
-        if recordedAt < lastRecordedAt { recordedAt = lastRecordedAt }
-        if let exported = event.exported {
-            guard exported.position == position else {
-                throw Rejection(field: "position", reason: "this exported event had position \(exported.position); the log's next position is \(position)")
-            }
-            if let v = exported.version, v != version {
-                throw Rejection(field: "version", reason: "this exported event had version \(v); its stream's next version here is \(version)")
-            }
-        }
-        if validate { try domain.check(event, payloadChecked: event.encodedPayload?.payloadChecked ?? false) }
+        let admitted = try AppendRules.admit(
+            event, validate: validate, streamLastVersion: stream?.lastVersion,
+            tail: AppendRules.Tail(nextPosition: nextPosition, lastHash: lastHash, lastRecordedAt: lastRecordedAt),
+            now: options.clock().milliseconds, domain: domain)
+        let (position, version, recordedAt) = (admitted.position, admitted.version, admitted.recordedAt)
 
         // Everything is checked; from here on the event is added.
         let id = event.id ?? UUID()
         if frameCount > 0, lines.count >= options.frameBytes { try flushFrame(commit: false) }
-        let start = lines.count
-        let digest = EventCodec.encodeLine(
-            position: position, id: id, stream: event.stream, version: version, type: event.type,
-            occurredAt: event.occurredAt, recordedAt: Timestamp(milliseconds: recordedAt), data: event.data,
-            metadata: event.metadata, encoded: event.encodedPayload, previousHash: lastHash, into: &lines)
-        if let expectedHash = event.exported?.hash, expectedHash != EventCodec.hex(digest) {
-            lines.removeLast(lines.count - start)
-            throw Rejection(
-                field: "hash",
-                reason: "the exported hash does not match the event's bytes and the previous hash here (altered export, or a different history)")
-        }
+        let digest = try AppendRules.encode(event, id: id, admitted, previousHash: lastHash, into: &lines)
         if frameCount == 0 {
             frameFirst = position
             frameFirstRecorded = recordedAt

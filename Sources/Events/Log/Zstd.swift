@@ -3,11 +3,11 @@ import Foundation
 
 /// The compressor layer: one zstd frame per log frame, through the system's libzstd.
 /// A `ZstdCompressor` reuses its context and is used by one thread at a time.
-final class ZstdCompressor {
+package final class ZstdCompressor {
     private let context: OpaquePointer
     let level: Int32
 
-    init(level: Int32 = 3) {
+    package init(level: Int32 = 3) {
         context = ZSTD_createCCtx()
         self.level = level
         ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
@@ -18,7 +18,7 @@ final class ZstdCompressor {
     deinit { ZSTD_freeCCtx(context) }
 
     /// Compresses `input` into one zstd frame that records its content size.
-    func compress(_ input: UnsafeRawBufferPointer) throws(EventStoreError) -> [UInt8] {
+    package func compress(_ input: UnsafeRawBufferPointer) throws(EventStoreError) -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
         var output = [UInt8](repeating: 0, count: bound)
         let written = output.withUnsafeMutableBytes { out in
@@ -33,16 +33,16 @@ final class ZstdCompressor {
 }
 
 /// Decompression, reusing a context.
-final class ZstdDecompressor {
+package final class ZstdDecompressor {
     private let context: OpaquePointer
 
-    init() { context = ZSTD_createDCtx() }
+    package init() { context = ZSTD_createDCtx() }
     deinit { ZSTD_freeDCtx(context) }
 
     /// Decompresses one frame whose content size is known to be `size`. Nothing is allocated
     /// unless the zstd frame itself records that content size (a damaged header's length is
     /// never trusted on its own).
-    func decompress(_ input: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) -> Bool {
+    package func decompress(_ input: UnsafeRawBufferPointer, size: Int, into output: inout [UInt8]) -> Bool {
         guard input.count > 0 else { return size == 0 }
         let recorded = ZSTD_getFrameContentSize(input.baseAddress, input.count)
         guard recorded != ZSTD_CONTENTSIZE_ERROR, recorded != ZSTD_CONTENTSIZE_UNKNOWN, recorded == UInt64(size) else { return false }
@@ -56,7 +56,7 @@ final class ZstdDecompressor {
 
 extension ZstdDecompressor {
     /// The content of one whole zstd frame that records its size; nil when it is not one.
-    static func decompressFrame(_ data: Data) -> Data? {
+    package static func decompressFrame(_ data: Data) -> Data? {
         data.withUnsafeBytes { raw -> Data? in
             let size = ZSTD_getFrameContentSize(raw.baseAddress, raw.count)
             guard size != ZSTD_CONTENTSIZE_ERROR, size != ZSTD_CONTENTSIZE_UNKNOWN, size < 1 << 32 else { return nil }
