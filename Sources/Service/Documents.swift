@@ -9,7 +9,7 @@ public enum ServiceDocuments {
     /// `admin stats --json` and `/api/v1/stats` (the one builder of both): the log's figures,
     /// each projection's checkpoint and lag, each replay check's verdict; without read models
     /// (`nil`: none built yet) both lists are empty.
-    public static func stats(reader: EventLogReader, projections store: ProjectionStore?) throws -> JSONValue {
+    public static func stats(reader: any LogReading, projections store: ProjectionStore?) throws -> JSONValue {
         let stats = try reader.stats()
         let statuses = try store?.status() ?? []
         let headTime = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))

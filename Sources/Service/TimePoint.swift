@@ -19,7 +19,7 @@ public enum TimePoint: Sendable, CustomStringConvertible {
         }
     }
 
-    public func position(in reader: EventLogReader) throws -> Int64 {
+    public func position(in reader: any LogReading) throws -> Int64 {
         switch self {
         case .position(let p): return min(p, try reader.head().position)
         case .time(let t): return try reader.lastPosition(recordedAtOrBefore: t)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import PostgresStore
 import Logging
 import Projections
 
@@ -14,7 +15,10 @@ enum Main {
             // Every command that works on an existing store checks, before anything else and
             // without writing, that the folder is a store of a version this build reads. (The
             // command is parsed again where it runs: a parsed command is not Sendable.)
-            if let onStore = try Admin.parseAsRoot(args) as? any StoreCommand { try onStore.global.layout.requireStore() }
+            // (A PostgreSQL store is checked by its reader or writer when it connects.)
+            if let onStore = try Admin.parseAsRoot(args) as? any StoreCommand, try onStore.global.postgres() == nil {
+                try onStore.global.layout.requireStore()
+            }
             if var asyncCommand = try Admin.parseAsRoot(args) as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -104,7 +108,7 @@ struct Admin: AsyncParsableCommand {
             """,
         version: AdminVersion.text,
         subcommands: [
-            Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Repair.self,
+            Demo.self, Init.self, Import.self, Append.self, Read.self, Export.self, Verify.self, Repair.self, Migrate.self,
             Generate.self, History.self, Snapshot.self, State.self, Completions.self, ExportModel.self,
         ] + Admin.projectionCommands + Admin.benchCommands + Admin.auditCommands + [Serve.self]
     )
@@ -142,12 +146,51 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
+    /// The store as given: --store, else $HROMADA_STORE, else ./store.
+    var storeText: String {
+        store ?? ProcessInfo.processInfo.environment["HROMADA_STORE"] ?? "./store"
+    }
+
+    /// The PostgreSQL store the options name (`postgres://…`), or nil for a folder. A password
+    /// is accepted in the URL only when it came from $HROMADA_STORE, not from the command line.
+    func postgres() throws -> PostgresLocation? {
+        guard PostgresLocation.isURL(storeText) else { return nil }
+        return try PostgresLocation(url: storeText, passwordAllowed: store == nil)
+    }
+
+    /// The folder store the options name. A command that runs only on a folder store stops
+    /// here, with exit code 64, when given a PostgreSQL URL (it never makes a folder named
+    /// after the URL).
     var layout: StoreLayout {
-        StoreLayout(root: store ?? ProcessInfo.processInfo.environment["HROMADA_STORE"] ?? "./store")
+        if PostgresLocation.isURL(storeText) {
+            let command = CommandLine.arguments.dropFirst().first { !$0.hasPrefix("-") && !PostgresLocation.isURL($0) } ?? "this command"
+            printError("error: `admin \(command)` runs on a folder store only; on a PostgreSQL store the commands are: \(Self.postgresCommands)")
+            Foundation.exit(64)
+        }
+        return StoreLayout(root: storeText)
+    }
+
+    static let postgresCommands = "init, import, append, read, export, verify, stats, migrate"
+
+    /// The store's writer: the folder store's ``EventStore`` or a PostgreSQL one.
+    func logWriter(wait: Bool) throws -> any LogWriting {
+        if let location = try postgres() {
+            return try PostgresLogStore(location: location, options: storeOptions(wait: wait))
+        }
+        return try EventStore(layout: layout, options: storeOptions(wait: wait))
+    }
+
+    /// The store's reader.
+    func logReader() throws -> any LogReading {
+        if let location = try postgres() { return try PostgresLogReader(location: location) }
+        return try EventLogReader(layout: layout)
     }
 
     func validate() throws {
         if let store, store.isEmpty { throw ValidationError("--store must not be empty") }
+        if let store, PostgresLocation.isURL(store) {
+            do { _ = try PostgresLocation(url: store) } catch let e as EventStoreError { throw ValidationError(e.message) }
+        }
     }
 
     func bootstrapLogging() {

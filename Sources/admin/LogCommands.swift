@@ -2,6 +2,7 @@ import ArgumentParser
 import DemoHistory
 import Events
 import Foundation
+import PostgresStore
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +11,11 @@ struct Init: ParsableCommand {
 
     func run() throws {
         do {
+            if let location = try global.postgres() {
+                try PostgresLogStore.initialize(location)
+                print("store ready at \(location)")
+                return
+            }
             try global.layout.initialize()
             // Opening the store as its writer recovers the log's tail and brings the index up to
             // date (rebuilding it when it is missing or of an older schema). A writer that has it
@@ -50,7 +56,7 @@ struct Import: ParsableCommand {
     func run() throws {
         global.bootstrapLogging()
         do {
-            let store = try EventStore(layout: global.layout, options: global.storeOptions(wait: wait))
+            let store = try global.logWriter(wait: wait)
             defer { store.close() }
             let reader = try LineReader(path: file)
             var options = EventStore.ImportOptions()
@@ -176,7 +182,7 @@ struct Append: ParsableCommand {
             do { event = try EventCodec.decodeProposed(.object(envelope)) } catch {
                 throw EventStoreError(.invalidEvent, "the event is rejected: field \(error.field): \(error.reason)")
             }
-            let store = try EventStore(layout: global.layout, options: global.storeOptions(wait: wait))
+            let store = try global.logWriter(wait: wait)
             defer { store.close() }
             let result = try store.append([event], validate: !noValidate)
             if result.duplicates > 0 {
@@ -227,13 +233,13 @@ struct Read: ParsableCommand {
 
     func run() throws {
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             try printEvents(reader: reader, selection: selection, out: OutputBuffer())
         } catch { throw fail(error) }
     }
 }
 
-func printEvents(reader: EventLogReader, selection: ReadSelection, out: OutputBuffer) throws {
+func printEvents(reader: any LogReading, selection: ReadSelection, out: OutputBuffer) throws {
     var last = selection.to ?? .max
     if let until = selection.until.flatMap(TimePoint.init) { last = min(last, try until.position(in: reader)) }
     var remaining = selection.limit ?? .max
@@ -246,11 +252,18 @@ func printEvents(reader: EventLogReader, selection: ReadSelection, out: OutputBu
             if remaining == 0 { break }
         }
     } else if selection.filtersEvents {
-        try reader.forEach(from: selection.from ?? 1, through: last) { event in
-            guard selection.selects(event) else { return true }
-            out.write(EventCodec.exportLine(event) + "\n")
-            remaining -= 1
-            return remaining > 0
+        var after = max(selection.from ?? 1, 1) - 1
+        pages: while after < last {
+            let page = try reader.events(after: after, limit: 1024)
+            if page.isEmpty { break }
+            for event in page {
+                if event.position > last { break pages }
+                after = event.position
+                guard selection.selects(event) else { continue }
+                out.write(EventCodec.exportLine(event) + "\n")
+                remaining -= 1
+                if remaining == 0 { break pages }
+            }
         }
     } else {
         try reader.forEachLine(from: selection.from ?? 1, through: last) { _, line in
@@ -271,7 +284,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             let tmp = file.map { $0 + ".tmp" }
             let out: OutputBuffer
             if let file, let tmp {
@@ -319,7 +332,10 @@ struct Verify: ParsableCommand {
             return try check.run()
         }
         do {
-            let report = try LogVerifier(layout: global.layout, decodesLines: deep).verify(expect: expect)
+            let report =
+                try global.postgres() != nil
+                ? try global.logReader().verify(expect: expect, progress: nil)
+                : try LogVerifier(layout: global.layout, decodesLines: deep).verify(expect: expect)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -330,7 +346,11 @@ struct Verify: ParsableCommand {
                 throw ExitCode(1)
             }
             if !json {
-                print("ok: \(report.events) events in \(report.frames) frames, \(report.segments) segments; chain verified")
+                if try global.postgres() != nil {
+                    print("ok: \(report.events) events in \(report.frames) batches; chain verified")
+                } else {
+                    print("ok: \(report.events) events in \(report.frames) frames, \(report.segments) segments; chain verified")
+                }
                 print("head position \(report.headPosition), hash \(report.headHash ?? "-")")
                 if let at = report.expectedFoundAt { print("expected hash found at position \(at): that history is a prefix of this log") }
                 if let torn = report.tornTail {

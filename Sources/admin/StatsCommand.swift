@@ -1,6 +1,7 @@
 import ArgumentParser
 import Events
 import Foundation
+import PostgresStore
 import Rendering
 import Projections
 
@@ -12,10 +13,13 @@ struct Stats: ParsableCommand {
 
     func run() throws {
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
+            let postgres = try global.postgres()
+            // read models live beside a folder store (not yet in PostgreSQL)
+            let hasProjections = postgres == nil && FileManager.default.fileExists(atPath: global.layout.projections)
             if json {
                 let document =
-                    FileManager.default.fileExists(atPath: global.layout.projections)
+                    hasProjections
                     ? try withProjections(global.layout) { try ServiceDocuments.stats(reader: reader, projections: $0) }
                     : try ServiceDocuments.stats(reader: reader, projections: nil)
                 printJSON(document)
@@ -24,7 +28,7 @@ struct Stats: ParsableCommand {
             let stats = try reader.stats()
             var projections: [String] = []
             var audits: [String] = []
-            if FileManager.default.fileExists(atPath: global.layout.projections) {
+            if hasProjections {
                 let headTime = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))
                 (projections, audits) = try withProjections(global.layout) { store in
                     (
@@ -34,13 +38,20 @@ struct Stats: ParsableCommand {
                 }
             }
             let ratio = stats.logBytes > 0 ? Double(stats.uncompressedBytes) / Double(stats.logBytes) : 0
-            print("store       \(global.layout.root)")
+            print("store       \(postgres.map { "\($0) (PostgreSQL)" } ?? global.layout.root)")
             print("events      \(stats.events) in \(stats.streams) streams")
-            print("log         \(stats.segments) segments, \(stats.frames) frames, \(stats.logBytes) bytes (\(String(format: "%.2f", ratio))x compression of \(stats.uncompressedBytes) bytes)")
-            print("index       \(stats.indexBytes) bytes")
+            if postgres != nil {
+                print("log         \(stats.frames) batches, \(stats.logBytes) bytes in table batches (\(String(format: "%.2f", ratio))x compression of \(stats.uncompressedBytes) bytes)")
+                print("index       \(stats.indexBytes) bytes (tables events, head, store, domain_state, with their indexes)")
+            } else {
+                print("log         \(stats.segments) segments, \(stats.frames) frames, \(stats.logBytes) bytes (\(String(format: "%.2f", ratio))x compression of \(stats.uncompressedBytes) bytes)")
+                print("index       \(stats.indexBytes) bytes")
+            }
             print("head        position \(stats.headPosition), recorded \(stats.headRecordedAt ?? "-")")
             print("head hash   \(stats.headHash ?? "-")")
-            if projections.isEmpty {
+            if postgres != nil {
+                print("projections not on this backend yet (read models are built from a folder store)")
+            } else if projections.isEmpty {
                 print("projections none built yet (run `admin project`)")
             } else {
                 print("projections")

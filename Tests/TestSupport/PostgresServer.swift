@@ -123,25 +123,35 @@ public final class PostgresServer: Sendable {
         }
     }
 
-    /// Runs a program to its end; throws with its output when it fails.
+    /// Runs a program to its end; throws with its output when it fails. Through posix_spawn
+    /// and waitpid, not Foundation's Process: under the test runner a Process whose child
+    /// leaves a daemon behind (pg_ctl start) was never told its child had ended.
     static func run(_ program: String, _ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
         // output to a file, not a pipe: a server that pg_ctl starts would hold a pipe open
         let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("hromada-pg-run-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: outputPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outputPath) }
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
-        defer { try? output.close() }
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else {
+            throw ServerError("cannot start \(program): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw ServerError("waitpid \(program): \(String(cString: strerror(errno)))") }
+        }
         let text = FileManager.default.contents(atPath: outputPath) ?? Data()
-        guard process.terminationStatus == 0 else {
-            throw ServerError("\(program) \(arguments.joined(separator: " ")) failed (\(process.terminationStatus)): \(String(decoding: text, as: UTF8.self).suffix(600))")
+        let exited = (status & 0x7f) == 0
+        let code = (status >> 8) & 0xff
+        guard exited && code == 0 else {
+            throw ServerError("\(program) \(arguments.joined(separator: " ")) failed (\(exited ? "exit \(code)" : "signal \(status & 0x7f)")): \(String(decoding: text, as: UTF8.self).suffix(600))")
         }
     }
 }
