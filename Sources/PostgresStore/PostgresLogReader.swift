@@ -192,6 +192,8 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
                     } catch let damage as PostgresLog.Damage {
                         return report(LogVerifier.Problem(table: "batches", position: damage.position, reason: damage.reason))
                     }
+                    // the index rows of the batch must say what its lines say
+                    if let problem = try checkIndexRows(of: batch, lines) { return report(problem) }
                     if let expectBytes, foundAt == nil,
                         let k = lines.hashes.firstIndex(where: { EventCodec.hex($0) == expectBytes })
                     {
@@ -219,5 +221,36 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
             }
             return report(nil)
         }
+    }
+
+    /// The first index row of `batch`'s positions that does not say what the batch's lines say
+    /// (id, stream, version, recordedAt), or a missing one; nil when they agree.
+    private func checkIndexRows(of batch: BatchRow, _ lines: BatchLines) throws -> LogVerifier.Problem? {
+        let rows = try session.rows(
+            "SELECT position, id, stream, version, recorded_at FROM \(unescaped: location.table("events")) WHERE position BETWEEN \(batch.first) AND \(batch.last) ORDER BY position")
+        var expected = batch.first
+        for row in rows {
+            let p = try row.at(0, Int64.self)
+            guard p == expected else { break }
+            var event: RecordedEvent?
+            try lines.line(at: p) { line in event = try? EventCodec.decodeRecorded(line: line) }
+            guard let event else {
+                return LogVerifier.Problem(table: "batches", position: p, reason: "the stored event does not decode")
+            }
+            let id = try row.at(1, UUID.self)
+            let stream = try row.at(2, String.self)
+            let version = try row.at(3, Int64.self)
+            let recorded = try row.at(4, Int64.self)
+            if id != event.id || stream != event.stream || version != event.version || recorded != event.recordedAt.milliseconds {
+                return LogVerifier.Problem(
+                    table: "events", position: p,
+                    reason: "the index row (id \(id), stream \(stream), version \(version)) is not the stored event's (id \(event.id), stream \(event.stream), version \(event.version))")
+            }
+            expected += 1
+        }
+        guard expected == batch.last + 1 else {
+            return LogVerifier.Problem(table: "events", position: expected, reason: "the events table has no row for this position")
+        }
+        return nil
     }
 }

@@ -36,6 +36,14 @@ public final class PostgresServer: Sendable {
 
     public func newLocation() throws -> PostgresLocation { try PostgresLocation(url: newStoreURL()) }
 
+    /// Runs `sql` through `psql` on the server (what an operator, or an attacker with the
+    /// database's password, can do behind the product's back).
+    public func psql(_ sql: String) throws {
+        try Self.run("\(try Self.binaries())/psql", [
+            "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", "\(port)", "-U", user, "-d", database, "-c", sql,
+        ])
+    }
+
     /// The folder holding the server's binaries (Debian: /usr/lib/postgresql/N/bin).
     public static func binaries() throws -> String {
         let root = "/usr/lib/postgresql"
