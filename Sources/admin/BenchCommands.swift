@@ -10,7 +10,7 @@ import Workers
 // They measure; they never assert. Hidden from `admin --help`.
 
 extension Admin {
-    static let benchCommands: [any ParsableCommand.Type] = [BenchLatency.self, BenchSearch.self, BenchTimeTravel.self]
+    static let benchCommands: [any ParsableCommand.Type] = [BenchAppenders.self, BenchLatency.self, BenchSearch.self, BenchTimeTravel.self]
 }
 
 /// Percentiles of a sample (nearest rank).
