@@ -12,7 +12,7 @@
 # one table (scripts/bench_report.py). Every figure is measured in this run; a figure that
 # could not be measured is shown as such, never estimated.
 #
-# Environment: BENCH_EVENTS (200000), BENCH_SEED (2020), BENCH_OUT (bench-out/: the
+# Environment: BENCH_PG=0 (skip the PostgreSQL backend), BENCH_HTTP=0 (skip the HTTP run), BENCH_EVENTS (200000), BENCH_SEED (2020), BENCH_OUT (bench-out/: the
 # generated file and the JSON report are kept there), BENCH_PEERS (peers.py --only list),
 # BENCH_NO_INSTALL=1 (do not try apt-get/pip for missing tools), BENCH_KEEP=1 (keep the
 # temporary store), BENCH_SCRATCH (a --scratch-path for the release build).
@@ -206,6 +206,16 @@ fi
 
 # --- report ---------------------------------------------------------------------------------
 python3 "$ROOT/scripts/bench_report.py" "$STEPS" --json-out "$OUT/bench-$N.json"
+
+# --- the PostgreSQL backend (issue 11) -------------------------------------------------------
+# import / export / verify / bytes on a server of its own beside the postgres-table peer of the
+# same run, and appends per second with 1, 2 and 4 writers. BENCH_PG=0 skips it.
+if [ "${BENCH_PG:-1}" != 0 ]; then
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || try_apt postgresql || true
+    say "PostgreSQL backend"
+    python3 "$ROOT/scripts/bench/pg_backend.py" "$BIN" "$EVENTS" "$STEPS/peers.json" --json-out "$OUT/bench-pg-$N.json" ||
+        warn "the PostgreSQL backend run failed"
+fi
 
 # --- HTTP under load (issue 9) -------------------------------------------------------------
 # admin serve with its workers on a history of about 10,000 practices (BENCH_HTTP_EVENTS), wrk
