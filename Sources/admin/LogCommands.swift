@@ -285,9 +285,21 @@ struct Export: ParsableCommand {
     func run() throws {
         do {
             let reader = try global.logReader()
-            let tmp = file.map { $0 + ".tmp" }
+            // A regular file is written beside and renamed into place (a reader of FILE never
+            // sees half an export); a device or a pipe (/dev/null, /dev/stdout, a FIFO) is
+            // written as it is, never replaced.
+            let special = file.map { path -> Bool in
+                var info = stat()
+                return stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG
+            } ?? false
+            let tmp = special ? nil : file.map { $0 + ".tmp" }
             let out: OutputBuffer
-            if let file, let tmp {
+            if special, let file {
+                guard let output = try? PosixFile(path: file, flags: O_WRONLY) else {
+                    throw EventStoreError(.io, "cannot write \(file)")
+                }
+                out = OutputBuffer(file: output)
+            } else if let file, let tmp {
                 guard let output = try? PosixFile(path: tmp, flags: O_WRONLY | O_CREAT | O_TRUNC) else {
                     throw EventStoreError(.io, "cannot write \(file)")
                 }
@@ -296,6 +308,7 @@ struct Export: ParsableCommand {
                 out = OutputBuffer()
             }
             try printEvents(reader: reader, selection: try ReadSelection.parse([]), out: out)
+            if special { out.flush() }
             if let file, let tmp {
                 out.flush()
                 try? out.file.sync()
