@@ -133,6 +133,19 @@ final class AnswerCache: Sendable {
         var hits: UInt64 = 0
         var misses: UInt64 = 0
         var shared: UInt64 = 0
+        var stale: UInt64 = 0
+        /// By request: the last answer kept for it and the latest as-of its rows were read at.
+        var latest: [String: Latest] = [:]
+    }
+
+    /// The last answer known for a request, and the as-of (a checkpoint) of the latest moment
+    /// its rows were read as those of that answer: the answer, written with that as-of, is the
+    /// state as of that checkpoint — what `admin query … --json --at position:P` prints.
+    struct Latest: Sendable {
+        var version: String
+        var template: Template
+        var asOf: String
+        var position: Int64
     }
 
     /// The most bytes of answers kept.
@@ -171,6 +184,28 @@ final class AnswerCache: Sendable {
         }
     }
 
+    /// Notes that `template`, kept under `key`, is the answer for the rows as of `asOf`.
+    /// (Never one of an earlier position than the one noted: what is served stays in order.)
+    func noteLatest(_ key: Key, _ template: Template, asOf: String, position: Int64) {
+        state.withLock { s in
+            if let old = s.latest[key.request], old.position > position { return }
+            if s.latest[key.request] == nil, s.latest.count >= 1_024 { s.latest.removeAll() }
+            s.latest[key.request] = Latest(version: key.version, template: template, asOf: asOf, position: position)
+        }
+    }
+
+    /// While `key`'s answer is being built by another request: the last answer known for the
+    /// same request (of an earlier version of the rows), with the as-of it was last read at —
+    /// true as of that as-of, and earlier than what the build will give. Nil when no build of
+    /// `key` is running or no earlier answer is known.
+    func previous(whileBuilding key: Key) -> (template: Template, asOf: String)? {
+        state.withLock { s in
+            guard s.flights[key] != nil, let latest = s.latest[key.request], latest.version != key.version else { return nil }
+            s.stale &+= 1
+            return (latest.template, latest.asOf)
+        }
+    }
+
     /// What `build` makes for `key` — built once however many requests miss `key` meanwhile:
     /// those that come while it runs wait for it and get the same answer. Its template, when it
     /// has one, is kept under `key`.
@@ -198,4 +233,7 @@ final class AnswerCache: Sendable {
     var counts: (hits: UInt64, misses: UInt64, shared: UInt64, entries: Int, bytes: Int) {
         state.withLock { ($0.hits, $0.misses, $0.shared, $0.entries.count, $0.bytes) }
     }
+
+    /// Requests answered with the previous answer while a newer one was being built.
+    var staleServed: UInt64 { state.withLock { $0.stale } }
 }

@@ -80,11 +80,18 @@ public final class ReadModelService: Sendable {
         let (now, hit) = try await versionLane.run { () throws -> (Version, String?) in
             try store.requireMatchesLog(names)
             let now = try Self.version(of: names, in: store)
-            return (now, cache.lookup(AnswerCache.Key(request: request, version: now.rows)).map { $0.render(asOf: now.asOf) })
+            let key = AnswerCache.Key(request: request, version: now.rows)
+            guard let template = cache.lookup(key) else { return (now, nil) }
+            cache.noteLatest(key, template, asOf: now.asOf, position: now.position)
+            return (now, template.render(asOf: now.asOf))
         }
         if let hit { return hit }
-        // A miss: one build for every request that misses this version meanwhile.
         let key = AnswerCache.Key(request: request, version: now.rows)
+        // A miss while another request builds this version: the answer of the rows before it,
+        // as of the latest checkpoint they were read at (true as of that position, and only a
+        // build behind) — the 64 clients of a board that every score changes do not all wait.
+        if let previous = cache.previous(whileBuilding: key) { return previous.template.render(asOf: previous.asOf) }
+        // A miss: one build for every request that misses this version meanwhile.
         let built = try await cache.flight(key) { [self] in
             try await blocking {
                 let before = try Self.version(of: names, in: store)
@@ -96,6 +103,7 @@ public final class ReadModelService: Sendable {
                 }
                 let template = AnswerCache.Template(body: answer, asOfs: [before.asOf, after.asOf])
                     ?? (answer.contains("\"asOf\":") ? nil : AnswerCache.Template(fixed: answer))
+                if let template { cache.noteLatest(key, template, asOf: after.asOf, position: after.position) }
                 return AnswerCache.Built(answer: answer, template: template)
             }
         }
@@ -109,23 +117,29 @@ public final class ReadModelService: Sendable {
     struct Version: Sendable {
         var rows: String
         var asOf: String
+        /// The position of `asOf` (0 when there is none).
+        var position: Int64 = 0
     }
 
     static func version(of names: [String], in store: ProjectionStore) throws -> Version {
         let statuses = try store.status()
         var asOf = "null"
+        var position: Int64 = 0
         var rows: [String] = []
         for (i, name) in names.enumerated() {
             guard let s = statuses.first(where: { $0.name == name }) else {
                 rows.append("\(name):-")
                 continue
             }
-            if i == 0 { asOf = try JSONOutput.encode(s.checkpoint) }
+            if i == 0 {
+                asOf = try JSONOutput.encode(s.checkpoint)
+                position = s.checkpoint.position
+            }
             // Tables built before the last change was kept: their rows move with the checkpoint.
             let changed = s.changedPosition.map { "\($0)" } ?? "checkpoint \(s.checkpoint.position)"
             rows.append("\(name):\(changed):g\(s.generation):\(s.state):\(s.storedSchemaVersion)")
         }
-        return Version(rows: rows.joined(separator: ","), asOf: asOf)
+        return Version(rows: rows.joined(separator: ","), asOf: asOf, position: position)
     }
 
     /// Answers served from the cache and answers built, since the start (for `/metrics`).

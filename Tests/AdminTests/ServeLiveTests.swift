@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Testing
 import TestSupport
@@ -152,6 +153,52 @@ import Glibc
             let hits = metrics.split(separator: "\n").first { $0.hasPrefix("hromada_answer_cache_requests{result=\"hit\"}") }
             let count = hits.flatMap { $0.split(separator: " ").last.flatMap { Double($0) } } ?? 0
             #expect(count >= Double(cases.count * 4), "answers served from the cache: \(hits ?? "none")")
+        }
+    }
+
+    /// Requests that come together just after a score — one builds the new board, the others may
+    /// be given the board before it — each get the board as of the position their answer names,
+    /// byte for byte as `admin query leaderboard … --at position:P --json` prints it.
+    @Test func pagedBoardsAfterAScoreAreTheCommandLinesAtTheirOwnPosition() throws {
+        try withTemporaryDirectory { dir in
+            let (store, _) = try Self.store(dir)
+            let (server, port) = try ServeTests.serve(store)
+            defer { server.kill() }
+            let target = "/api/v1/leaderboard?competition=bp-2021&limit=2&offset=1"
+            let arguments = ["query", "leaderboard", "--competition", "bp-2021", "--limit", "2", "--offset", "1", "--json"]
+            let seen = Mutex<Set<String>>([])
+            let failures = Mutex<[String]>([])
+            func burst() {
+                DispatchQueue.concurrentPerform(iterations: 8) { _ in
+                    do {
+                        let answer = try ServeTests.get(port: port, target)
+                        if answer.status == 200 {
+                            seen.withLock { _ = $0.insert(answer.body) }
+                        } else {
+                            failures.withLock { $0.append("\(answer.status): \(answer.body)") }
+                        }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }
+            burst()
+            for juror in 94...96 {
+                try Self.appendByCLI(store, juror: juror)
+                // While the workers fold it in and after.
+                for _ in 0..<6 {
+                    burst()
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+            }
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+            let bodies = seen.withLock { $0 }
+            #expect(bodies.count >= 2, "the board moved with the scores")
+            for body in bodies {
+                let range = try #require(body.range(of: #""asOf":\{"position":([0-9]+)"#, options: .regularExpression), "\(body.prefix(200))")
+                let position = String(body[range].filter(\.isNumber))
+                #expect(body == (try ServeTests.cli(store, arguments + ["--at", "position:\(position)"])), "as of position \(position)")
+            }
         }
     }
 

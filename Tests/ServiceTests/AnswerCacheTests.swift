@@ -64,6 +64,42 @@ import Testing
         #expect(cache.lookup(other) == nil)
     }
 
+    @Test func whileANewVersionIsBuiltThePreviousAnswerIsServedAsOfItsOwnPosition() async throws {
+        let cache = AnswerCache()
+        let request = "/api/v1/leaderboard?competition=bp-2025&limit=100"
+        let old = AnswerCache.Key(request: request, version: "leaderboard:5:g1:running:3")
+        let new = AnswerCache.Key(request: request, version: "leaderboard:9:g1:running:3")
+        let template = try #require(AnswerCache.Template(body: #"{"asOf":\#(asOf5),"rows":[1]}"#, asOfs: [asOf5]))
+        cache.store(template, under: old)
+        cache.noteLatest(old, template, asOf: asOf5, position: 5)
+        // No build of the new version running: nothing to serve but a build.
+        #expect(cache.previous(whileBuilding: new) == nil)
+        let release = Mutex(false)
+        let building = Task {
+            try await cache.flight(new) {
+                while !release.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(5)) }
+                return AnswerCache.Built(answer: "new", template: nil)
+            }
+        }
+        var previous: (template: AnswerCache.Template, asOf: String)?
+        for _ in 0..<2_000 where previous == nil {
+            previous = cache.previous(whileBuilding: new)
+            if previous == nil { try await Task.sleep(for: .milliseconds(5)) }
+        }
+        // The answer of the rows before the change, labelled with the position they were read at.
+        let served = try #require(previous)
+        #expect(served.template.render(asOf: served.asOf) == #"{"asOf":\#(asOf5),"rows":[1]}"#)
+        // The same version's own build is never answered with itself.
+        #expect(cache.previous(whileBuilding: old) == nil)
+        // An earlier position never replaces a later one.
+        cache.noteLatest(old, template, asOf: asOf9, position: 9)
+        cache.noteLatest(old, template, asOf: asOf5, position: 5)
+        #expect(cache.previous(whileBuilding: new)?.asOf == asOf9)
+        release.withLock { $0 = true }
+        #expect(try await building.value.answer == "new")
+        #expect(cache.previous(whileBuilding: new) == nil)
+    }
+
     @Test func theLeastRecentlyUsedGoFirstWhenFull() {
         let cache = AnswerCache(capacity: 4_000)
         for i in 0..<10 {

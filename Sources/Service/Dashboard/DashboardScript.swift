@@ -575,6 +575,13 @@ enum DashboardScript {
           let refreshing = false;
           let again = false;
 
+          function behind() {
+            const model = MODEL_OF[state.view];
+            if (!model || !positions || state.at || positions[model] === undefined) return false;
+            const line = document.querySelector(`#view-${state.view} .as-of-line[data-position]`);
+            return !!line && Number(line.dataset.position) < Number(positions[model]);
+          }
+
           async function refresh() {
             if (refreshing) {
               again = true;
@@ -582,9 +589,16 @@ enum DashboardScript {
             }
             refreshing = true;
             try {
+              let tries = 0;
               do {
                 again = false;
                 await load();
+                // The answer may be the one before the change the feed told of, served while another
+                // request builds the new one: load again until the view is as of that position.
+                if (!again && behind() && tries++ < 20) {
+                  await new Promise((done) => setTimeout(done, 100));
+                  again = true;
+                }
               } while (again);
             } finally {
               refreshing = false;
