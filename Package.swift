@@ -42,10 +42,12 @@ let package = Package(
         ),
         // CRC32C (Castagnoli) with the SSE4.2 instruction where the CPU has it.
         .target(name: "CCRC32C"),
+        // UTF-8 validation with AVX2 where the CPU has it (no SIMD validator is packaged here).
+        .target(name: "CUTF8"),
         .target(
             name: "Events",
             dependencies: [
-                "CZstd", "CCRC32C",
+                "CZstd", "CCRC32C", "CUTF8",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

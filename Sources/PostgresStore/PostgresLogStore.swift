@@ -275,7 +275,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         var turn = try beginTurn()
         var inTurn = 0
         do {
-            while let batch = try pipeline.nextBatch() {
+            while var batch = try pipeline.nextBatch() {
                 try learn(batch.compactMap { try? $0.event.get() }, into: &turn)
                 for item in batch {
                     result.lines = item.line
@@ -302,6 +302,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
                         turn = try beginTurn()
                     }
                 }
+                pipeline.giveBack(&batch)
             }
             result.lines = pipeline.lineCount
             try commit(&turn)

@@ -71,6 +71,82 @@ import Testing
         }
     }
 
+    /// The AVX2 check works on 32-byte blocks and looks back up to three bytes into the block
+    /// before: `bytes` is put at every offset around the first block boundary and near the end
+    /// of inputs of 31 to 97 bytes of Cyrillic and ASCII, and the verdict of each of the three
+    /// checks (AVX2, C without SIMD, the Swift loop) must be the standard library's.
+    private func expectAgreesInLongInput(_ bytes: [UInt8], context: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+        for offset in [0, 29, 30, 31, 32, 63] {
+            for total in [offset + bytes.count, offset + bytes.count + 1, 97] where total >= offset + bytes.count {
+                var input = Array(context.prefix(offset))
+                input += bytes
+                input += context.prefix(total - input.count)
+                guard input.count == total else { continue }  // the context is too short at a sequence's edge
+                let expected = reference(input)
+                let verdicts = input.withUnsafeBufferPointer {
+                    [UTF8Validation.isValid($0), UTF8Validation.isValidWithoutSIMD($0), UTF8Validation.isValidShort($0)]
+                }
+                if verdicts != [expected, expected, expected] {
+                    Issue.record("\(bytes) at \(offset) of \(total): \(verdicts), expected \(expected)", sourceLocation: sourceLocation)
+                }
+            }
+        }
+    }
+
+    @Test func theBlockCheckAgreesAcrossBlockBoundaries() {
+        // ASCII alone, and text whose two-byte sequences fall on either parity of a boundary
+        let ascii = Array(String(repeating: "abcdefgh", count: 16).utf8)
+        let cyrillic = Array(String(repeating: "Громада ", count: 12).utf8)
+        let odd = Array((" " + String(repeating: "Громада ", count: 12)).utf8)
+        #expect(ascii.withUnsafeBufferPointer(UTF8Validation.isValid))
+        for context in [cyrillic, odd] {
+            #expect(context.withUnsafeBufferPointer(UTF8Validation.isValid))
+            for a in 0...255 {
+                expectAgreesInLongInput([UInt8(a)], context: context)
+                for b in stride(from: 0, through: 255, by: 7) { expectAgreesInLongInput([UInt8(a), UInt8(b)], context: context) }
+            }
+            let seconds: [UInt8] = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF]
+            for lead in 0xE0...0xFF {
+                for second in seconds {
+                    for third: UInt8 in [0x41, 0x80, 0xBF, 0xC0] {
+                        expectAgreesInLongInput([UInt8(lead), second, third], context: context)
+                        expectAgreesInLongInput([UInt8(lead), second, third, 0x80], context: context)
+                        expectAgreesInLongInput([UInt8(lead), second, third, 0x41], context: context)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func longRandomTextAgrees() {
+        var rng = SplitMix(seed: 2026)
+        let pieces: [[UInt8]] = [
+            Array("Славутицька міська рада ".utf8), Array("ʼ’😀".utf8), Array("plain ascii text ".utf8),
+            Array("\u{7FF}\u{800}\u{FFFF}\u{10000}\u{10FFFF}\u{D7FF}\u{E000}".utf8),
+            [0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0x80, 0x80], [0xE0, 0x9F, 0xBF], [0xC0, 0x80],
+        ]
+        var mismatches = 0
+        for round in 0..<20_000 {
+            var bytes: [UInt8] = []
+            let valid = round % 2 == 0  // half the inputs are built of well-formed pieces alone
+            for _ in 0..<Int(8 + rng.next() % 40) {
+                let piece = pieces[Int(rng.next() % UInt64(valid ? 4 : pieces.count))]
+                bytes += piece
+            }
+            if !valid, rng.next() % 3 == 0 { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
+            let expected = reference(bytes)
+            let verdicts = bytes.withUnsafeBufferPointer {
+                [UTF8Validation.isValid($0), UTF8Validation.isValidWithoutSIMD($0), UTF8Validation.isValidShort($0)]
+            }
+            if verdicts != [expected, expected, expected] {
+                mismatches += 1
+                if mismatches < 5 { Issue.record("\(bytes): \(verdicts), expected \(expected)") }
+            }
+            if valid { #expect(expected, "a text of well-formed pieces only") }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func theParserRefusesAStringThatIsNotUTF8AndKeepsOneThatIs() throws {
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse([0x22, 0x61, 0xED, 0xA0, 0x80, 0x22]) }
         do {
