@@ -260,7 +260,8 @@ public enum EventCodec {
         var hasher = SHA256()
         hasher.update(data: previous ?? zeroHash)
         hasher.update(bufferPointer: UnsafeRawBufferPointer(content))
-        return Array(hasher.finalize())
+        // copied as bytes: `Array(digest)` goes through the generic Sequence copy, byte by byte
+        return hasher.finalize().withUnsafeBytes { Array($0) }
     }
 
     static let zeroHash = [UInt8](repeating: 0, count: 32)

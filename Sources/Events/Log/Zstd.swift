@@ -46,7 +46,8 @@ package final class ZstdDecompressor {
         guard input.count > 0 else { return size == 0 }
         let recorded = ZSTD_getFrameContentSize(input.baseAddress, input.count)
         guard recorded != ZSTD_CONTENTSIZE_ERROR, recorded != ZSTD_CONTENTSIZE_UNKNOWN, recorded == UInt64(size) else { return false }
-        if output.count < size { output = [UInt8](repeating: 0, count: size) }
+        // not zeroed first (1 MiB a frame): zstd writes every byte, or the result is refused
+        if output.count < size { output = [UInt8](unsafeUninitializedCapacity: size) { _, count in count = size } }
         let got = output.withUnsafeMutableBytes { out in
             ZSTD_decompressDCtx(context, out.baseAddress, size, input.baseAddress, input.count)
         }

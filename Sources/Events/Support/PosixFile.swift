@@ -53,7 +53,8 @@ package final class PosixFile {
     /// more than the file holds after `offset` (a damaged length cannot ask for gigabytes).
     package func read(at offset: Int, count requested: Int) throws(EventStoreError) -> [UInt8] {
         let count = max(0, min(requested, (try size) - offset))
-        var buffer = [UInt8](repeating: 0, count: count)
+        // not zeroed first: pread fills it, and what it did not fill is cut off below
+        var buffer = [UInt8](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
         var done = 0
         while done < count {
             let n = buffer.withUnsafeMutableBytes { raw in
