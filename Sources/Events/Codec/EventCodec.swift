@@ -152,7 +152,7 @@ public enum EventCodec {
     ) -> [UInt8] {
         let start = out.count
         out.append(contentsOf: #"{"position":"#.utf8)
-        out.append(contentsOf: String(position).utf8)
+        appendDecimal(position, into: &out)
         out.append(contentsOf: #","id":""#.utf8)
         appendUUID(id, into: &out)
         out.append(contentsOf: #"","stream":"#.utf8)
@@ -162,7 +162,7 @@ public enum EventCodec {
         parts.0.withUnsafeBufferPointer { b in
             out.append(contentsOf: UnsafeBufferPointer(rebasing: b[..<parts.1]))
             out.append(contentsOf: #","version":"#.utf8)
-            out.append(contentsOf: String(version).utf8)
+            appendDecimal(version, into: &out)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: b[parts.1..<parts.2]))
             recordedAt.appendRFC3339(into: &out)
             out.append(contentsOf: UnsafeBufferPointer(rebasing: b[parts.2...]))
@@ -265,6 +265,26 @@ public enum EventCodec {
     }
 
     static let zeroHash = [UInt8](repeating: 0, count: 32)
+
+    /// Appends `value`'s decimal digits (what `String(value)` spells) without making a string:
+    /// positions and versions are spelled in every stored line and checked in every line read.
+    static func appendDecimal(_ value: Int64, into out: inout [UInt8]) {
+        guard value >= 0 else { return out.append(contentsOf: String(value).utf8) }
+        var digits = 1
+        var rest = value
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: digits))
+        var index = out.count - 1
+        rest = value
+        repeat {
+            out[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+            index -= 1
+        } while rest > 0
+    }
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     static func appendHex(_ digest: [UInt8], into out: inout [UInt8]) {
@@ -319,13 +339,13 @@ public enum EventCodec {
     public static func exportLine(_ e: RecordedEvent) -> String {
         var out: [UInt8] = []
         out.append(contentsOf: #"{"position":"#.utf8)
-        out.append(contentsOf: String(e.position).utf8)
+        appendDecimal(e.position, into: &out)
         out.append(contentsOf: #","id":""#.utf8)
         appendUUID(e.id, into: &out)
         out.append(contentsOf: #"","stream":"#.utf8)
         JSONValue.writeString(e.stream, into: &out)
         out.append(contentsOf: #","version":"#.utf8)
-        out.append(contentsOf: String(e.version).utf8)
+        appendDecimal(e.version, into: &out)
         out.append(contentsOf: #","type":"#.utf8)
         JSONValue.writeString(e.type, into: &out)
         out.append(contentsOf: #","occurredAt":""#.utf8)

@@ -281,28 +281,6 @@ package enum ChainCheck {
 
     private static let positionKey = Array(#"{"position":"#.utf8)
 
-    /// `value`'s decimal digits (what `String(value)` spells), without making a string.
-    @inline(__always)
-    static func appendDecimal(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 {
-            out.append(contentsOf: String(value).utf8)
-            return
-        }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        var v = value
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat {
-                d[19 - n] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
-                v /= 10
-                n += 1
-            } while v > 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[(20 - n)...]))
-        }
-    }
-
     /// The end (the newline's offset) of the line at `start`, checked to be the event at
     /// `position`: it starts with `{"position":<position>,` and ends with `}`. `prefix` is
     /// scratch space.
@@ -315,7 +293,7 @@ package enum ChainCheck {
         let line = UnsafeBufferPointer(rebasing: buffer[start..<end])
         expectedPrefix.removeAll(keepingCapacity: true)
         expectedPrefix.append(contentsOf: positionKey)
-        appendDecimal(position, to: &expectedPrefix)
+        EventCodec.appendDecimal(position, into: &expectedPrefix)
         expectedPrefix.append(UInt8(ascii: ","))
         guard line.count > expectedPrefix.count, line[line.count - 1] == UInt8(ascii: "}"),
             expectedPrefix.withUnsafeBufferPointer({ memcmp(line.baseAddress!, $0.baseAddress!, $0.count) }) == 0

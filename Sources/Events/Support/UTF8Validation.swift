@@ -11,8 +11,9 @@ import CUTF8
 /// multi-byte sequence only where one starts.
 ///
 /// From 32 bytes on (a frame's body, a long text) the check is the C one of `CUTF8`: AVX2 blocks
-/// of 32 bytes (Keiser and Lemire's lookup algorithm), about 15 times the throughput of this loop
-/// on Cyrillic text, where the ASCII words are short.
+/// of 32 bytes (Keiser and Lemire's lookup algorithm). On verify of a 200,000-event generated
+/// history (Ukrainian text, where the ASCII words are short) the check went from 24.6% to 3.9%
+/// of perf's samples.
 enum UTF8Validation {
     /// Whether `bytes` are well-formed UTF-8.
     static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
