@@ -407,6 +407,65 @@ import TestSupport
         }
     }
 
+    /// An import's frames but its last are compressed on a thread of their own while the next
+    /// one is encoded: the log's bytes, the index and the ids looked up meanwhile are those of
+    /// frames compressed one after another on the writer's thread.
+    @Test func framesCompressedInTheBackgroundWriteTheBytesOfFramesCompressedInline() throws {
+        try withTemporaryDirectory { dir in
+            let sample = try Sample.lines()
+            // the whole sample twice in one import: the second copy's ids are found in the frame
+            // being compressed, in the open frame and in the index
+            let twice = sample + sample
+            var files: [[String: Data]] = []
+            var exports: [[[UInt8]]] = []
+            for background in [false, true] {
+                var options = EventStoreOptions()
+                options.segmentSize = 64 << 10
+                options.frameBytes = 4 << 10
+                options.compressInBackground = background
+                let store = try TestStore.create(in: dir, name: background ? "background" : "inline")
+                let result = try store.importLines(twice, options: options)
+                #expect(result.appended == sample.count)
+                #expect(result.duplicates == sample.count)
+                let report = try store.verify()
+                #expect(report.ok, "\(String(describing: report.problem))")
+                #expect(try store.segmentPaths().count > 2)
+                files.append(try store.logFiles())
+                exports.append(try store.exportedLines())
+                let reader = try EventLogReader(layout: store.layout)
+                let events = try store.events()
+                for e in events.prefix(50) + events.suffix(50) {
+                    #expect(try reader.position(of: e.id) == e.position)
+                }
+                // the index holds what a writer opened without it rebuilds from the log
+                store.removeIndex()
+                #expect(try store.withWriter(options) { $0.head } == Int64(sample.count))
+                #expect(try store.exportedLines() == exports.last!)
+            }
+            #expect(files[0] == files[1], "the log's bytes differ")
+            #expect(exports[0] == exports[1])
+        }
+    }
+
+    /// A request abandoned while one of its frames is being compressed leaves nothing of it.
+    @Test func aRejectedImportWithAFrameBeingCompressedLeavesNothing() throws {
+        try withTemporaryDirectory { dir in
+            var options = EventStoreOptions()
+            options.frameBytes = 2 << 10
+            let store = try TestStore.create(in: dir)
+            let sample = try Sample.lines()
+            try store.importLines(Array(sample.prefix(10)), options: options)
+            let files = try store.logFiles()
+            var bad = Array(sample[10..<300])
+            bad.append(Array(#"{"type":"NoteAdded","stream":"note-x"}"#.utf8))
+            #expect(throws: EventStoreError.self) { try store.importLines(bad, options: options) }
+            #expect(try store.logFiles() == files, "the rejected import left bytes in the log")
+            let again = try store.importLines(Array(sample[10...]), options: options)
+            #expect(again.appended == sample.count - 10)
+            #expect(try store.verify().ok)
+        }
+    }
+
     // MARK: opening and closing
 
     @Test func aSecondWriterInTheSameProcessIsRefusedWhileTheFirstIsOpen() throws {

@@ -14,6 +14,11 @@ public struct EventStoreOptions: Sendable {
     /// 1 MiB frames it is as small as the zstd CLI's level 3 over the whole file, and costs the
     /// importing writer about 7% more time than level 3 (level 7: 9% smaller, 12% slower).
     public var compressionLevel: Int32 = 5
+    /// Compress a frame that does not end a request (the frames of an import but its last) on
+    /// a thread of its own while the writer checks and encodes the next frame's events. The
+    /// bytes written are the same either way (tests compare them); `false` compresses on the
+    /// writer's thread.
+    public var compressInBackground = true
     /// Wait for another writer to finish instead of failing at once.
     public var waitForLock = false
     /// The store's clock for `recordedAt` (injected so that tests never depend on the time).

@@ -192,7 +192,11 @@ final class LogWriter {
     /// Ends a request: its last frame carries the COMMIT flag.
     func endRequest() throws {
         precondition(mark != nil)
-        if frameCount > 0 { try flushFrame(commit: true) }
+        if frameCount > 0 {
+            try flushFrame(commit: true)
+        } else {
+            try writeInFlight(commit: true)
+        }
         try withDatabase { db in try db.execute(sql: "RELEASE SAVEPOINT request") }
         mark = nil
     }
@@ -200,6 +204,7 @@ final class LogWriter {
     /// Abandons a request: its bytes are cut off the log, its index rows rolled back.
     func abandonRequest() throws {
         guard let mark else { return }
+        dropInFlight()
         lines.removeAll(keepingCapacity: true)
         frameCount = 0
         pendingIDs.removeAll()
@@ -286,7 +291,7 @@ final class LogWriter {
     }
 
     private func existingPosition(of id: UUID) throws -> Int64? {
-        if let p = pendingIDs[id] { return p }
+        if let p = pendingIDs[id] ?? inFlight?.ids[id] { return p }
         return try withDatabase { db in try LogIndex.position(ofID: id, in: db) }
     }
 
@@ -297,61 +302,156 @@ final class LogWriter {
         }
         guard let row else { return nil }
         let entry = StreamEntry(id: row[0], lastVersion: row[1], isNew: false)
-        if streamCache.count > 100_000, pendingRows.isEmpty { streamCache.removeAll() }
+        if streamCache.count > 100_000, pendingRows.isEmpty, inFlight == nil { streamCache.removeAll() }
         streamCache[name] = entry
         return entry
     }
 
     // MARK: frames and segments
 
+    /// A closed frame on its way to the segment: its lines, what its header and index rows
+    /// say, and (once the compression thread is done) its compressed body.
+    private final class ClosedFrame: @unchecked Sendable {
+        // @unchecked: `body` is written by the compression thread before `done` is signalled
+        // and read by the writer only after waiting for `done`; nothing else is shared.
+        let first: Int64
+        let count: Int
+        let firstRecorded: Int64
+        let lastRecorded: Int64
+        let startHash: [UInt8]?
+        let lastHash: [UInt8]
+        var lines: [UInt8]
+        var ids: [UUID: Int64]
+        var rows: [(position: Int64, stream: String, version: Int64, id: UUID)]
+        var body: Result<(compressed: [UInt8], crc: UInt32), EventStoreError>?
+        let done = DispatchSemaphore(value: 0)
+
+        init(
+            first: Int64, count: Int, firstRecorded: Int64, lastRecorded: Int64, startHash: [UInt8]?, lastHash: [UInt8],
+            lines: [UInt8], ids: [UUID: Int64], rows: [(position: Int64, stream: String, version: Int64, id: UUID)]
+        ) {
+            (self.first, self.count, self.firstRecorded, self.lastRecorded) = (first, count, firstRecorded, lastRecorded)
+            (self.startHash, self.lastHash, self.lines, self.ids, self.rows) = (startHash, lastHash, lines, ids, rows)
+        }
+
+        func compress(with compressor: ZstdCompressor) {
+            do {
+                let compressed = try lines.withUnsafeBytes { raw in try compressor.compress(raw) }
+                body = .success((compressed, compressed.withUnsafeBytes { crc32c($0) }))
+            } catch let error as EventStoreError {
+                body = .failure(error)
+            } catch {
+                body = .failure(EventStoreError(.io, "zstd compression failed", cause: error))
+            }
+        }
+    }
+
+    /// The compressor and the thread it runs on: a frame that does not end a request is
+    /// compressed there while this thread checks and encodes the next one (an import's frames
+    /// but its last). Used by one frame at a time.
+    private final class CompressionThread: @unchecked Sendable {
+        let compressor: ZstdCompressor
+        let queue = DispatchQueue(label: "hromada.log.compress")
+        init(_ compressor: ZstdCompressor) { self.compressor = compressor }
+        func start(_ frame: ClosedFrame) {
+            queue.async {
+                frame.compress(with: self.compressor)
+                frame.done.signal()
+            }
+        }
+    }
+
+    private lazy var compression = CompressionThread(compressor)
+    /// The frame being compressed: written before any frame after it, and before the request
+    /// ends. Its ids are still looked up here, its streams stay in the cache.
+    private var inFlight: ClosedFrame?
+    /// The line buffer of the last frame written, kept for the next one.
+    private var spareLines: [UInt8] = []
+
+    /// Closes the open frame: a request's last frame (`commit`) is compressed and written here
+    /// at once; any other is handed to the compression thread and written at the next flush.
     private func flushFrame(commit: Bool) throws {
         guard lines.count <= FrameHeader.maxUncompressedLength else {
             throw EventStoreError(
                 .invalidEvent, "an event of \(lines.count) bytes is larger than a frame may hold (\(FrameHeader.maxUncompressedLength >> 20) MiB)")
         }
-        let compressed = try lines.withUnsafeBytes { try compressor.compress($0) }
-        var header = FrameHeader(
-            flags: commit ? FrameHeader.commitFlag : 0, count: UInt32(frameCount), firstPosition: frameFirst,
-            firstRecordedAt: frameFirstRecorded, lastRecordedAt: frameLastRecorded,
-            compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(lines.count), bodyCRC: 0,
-            lastHash: lastHash!)
-        header.bodyCRC = compressed.withUnsafeBytes { crc32c($0) }
+        swap(&lines, &spareLines)
+        lines.removeAll(keepingCapacity: true)
+        let frame = ClosedFrame(
+            first: frameFirst, count: frameCount, firstRecorded: frameFirstRecorded, lastRecorded: frameLastRecorded,
+            startHash: frameStartHash, lastHash: lastHash!, lines: spareLines, ids: pendingIDs, rows: pendingRows)
+        spareLines = []
+        frameCount = 0
+        pendingIDs = [:]
+        pendingRows.removeAll(keepingCapacity: true)
+        try writeInFlight(commit: false)
+        if commit || !options.compressInBackground {
+            frame.compress(with: compressor)
+            try write(frame, commit: commit)
+        } else {
+            inFlight = frame
+            compression.start(frame)
+        }
+    }
+
+    /// Waits for the frame being compressed, if any, and writes it.
+    private func writeInFlight(commit: Bool) throws {
+        guard let frame = inFlight else { return }
+        frame.done.wait()
+        inFlight = nil
+        try write(frame, commit: commit)
+    }
+
+    /// Drops the frame being compressed (its request is abandoned).
+    private func dropInFlight() {
+        guard let frame = inFlight else { return }
+        frame.done.wait()
+        inFlight = nil
+    }
+
+    /// Appends a compressed frame to the segment and its rows to the index transaction.
+    private func write(_ frame: ClosedFrame, commit: Bool) throws {
+        let (compressed, crc) = try frame.body!.get()
+        let header = FrameHeader(
+            flags: commit ? FrameHeader.commitFlag : 0, count: UInt32(frame.count), firstPosition: frame.first,
+            firstRecordedAt: frame.firstRecorded, lastRecordedAt: frame.lastRecorded,
+            compressedLength: UInt32(compressed.count), uncompressedLength: UInt32(frame.lines.count), bodyCRC: crc,
+            lastHash: frame.lastHash)
         var bytes: [UInt8] = []
         bytes.reserveCapacity(FrameHeader.size + compressed.count)
         header.encode(into: &bytes)
         bytes.append(contentsOf: compressed)
 
         if segment == nil || (segmentEnd > SegmentHeader.size && segmentEnd + bytes.count > options.segmentSize) {
-            try rollSegment(firstPosition: frameFirst)
+            try rollSegment(firstPosition: frame.first, previousHash: frame.startHash)
         }
         let offset = segmentEnd
         try bytes.withUnsafeBytes { raw in try segment!.write(raw, at: offset) }
         segmentEnd += bytes.count
         groupBytes += bytes.count
 
-        let frame = LogIndex.Frame(
-            firstPosition: frameFirst, count: Int64(frameCount), segment: segmentFirst, offset: Int64(offset),
-            length: Int64(bytes.count), firstRecordedAt: frameFirstRecorded, lastRecordedAt: frameLastRecorded,
-            lastHash: header.lastHash, rawLength: Int64(lines.count))
-        let rows = pendingRows
+        let entry = LogIndex.Frame(
+            firstPosition: frame.first, count: Int64(frame.count), segment: segmentFirst, offset: Int64(offset),
+            length: Int64(bytes.count), firstRecordedAt: frame.firstRecorded, lastRecordedAt: frame.lastRecorded,
+            lastHash: header.lastHash, rawLength: Int64(frame.lines.count))
         let streams = streamCache
         try withDatabase { db in
-            try LogIndex.insert(frame: frame, rows: rows, streams: streams, in: db)
+            try LogIndex.insert(frame: entry, rows: frame.rows, streams: streams, in: db)
         }
-        lines.removeAll(keepingCapacity: true)
-        frameCount = 0
-        pendingIDs.removeAll(keepingCapacity: true)
-        pendingRows.removeAll(keepingCapacity: true)
+        if spareLines.capacity < frame.lines.capacity {
+            spareLines = frame.lines
+            spareLines.removeAll(keepingCapacity: true)
+        }
     }
 
-    private func rollSegment(firstPosition: Int64) throws {
+    private func rollSegment(firstPosition: Int64, previousHash: [UInt8]?) throws {
         if let segment, segmentEnd > 0 {
             unsyncedSegments.append(segment)
         }
         let path = layout.segmentPath(firstPosition: firstPosition)
         let file = try PosixFile(path: path, flags: O_RDWR | O_CREAT | O_EXCL)
         createdSegments.append(path)
-        let previous: [UInt8] = lastHashBefore(firstPosition)
+        let previous = previousHash ?? [UInt8](repeating: 0, count: 32)
         let header = SegmentHeader(firstPosition: firstPosition, previousHash: previous).encode()
         try header.withUnsafeBytes { raw in try file.write(raw, at: 0) }
         segment = file
@@ -362,8 +462,4 @@ final class LogWriter {
 
     /// The hash that precedes the open frame's first event (`nil` at the start of the log).
     private var frameStartHash: [UInt8]?
-
-    private func lastHashBefore(_ position: Int64) -> [UInt8] {
-        frameStartHash ?? [UInt8](repeating: 0, count: 32)
-    }
 }

@@ -101,6 +101,11 @@ extension ProjectionStore {
                     try checkGenerations(db, builds)
                     var fed = 0
                     while let events = next {
+                        // Asked between chunks too: a transaction of 20,000 events takes
+                        // seconds, and a Ctrl-C then rolls it back instead of waiting for it.
+                        if isCancelled() {
+                            throw ProjectionError(.cancelled, "the rebuild was interrupted at position \(position); the live tables are kept")
+                        }
                         try Self.feed(db, events, builds, after: position)
                         position = events.last!.position
                         recordedAt = events.last!.recordedAt
