@@ -335,14 +335,10 @@ final class LogWriter {
         }
 
         func compress(with compressor: ZstdCompressor) {
-            do {
+            body = Result {
                 let compressed = try lines.withUnsafeBytes { raw in try compressor.compress(raw) }
-                body = .success((compressed, compressed.withUnsafeBytes { crc32c($0) }))
-            } catch let error as EventStoreError {
-                body = .failure(error)
-            } catch {
-                body = .failure(EventStoreError(.io, "zstd compression failed", cause: error))
-            }
+                return (compressed, compressed.withUnsafeBytes { crc32c($0) })
+            }.mapError { $0 as? EventStoreError ?? EventStoreError(.io, "zstd compression failed", cause: $0) }
         }
     }
 
@@ -365,7 +361,7 @@ final class LogWriter {
     /// The frame being compressed: written before any frame after it, and before the request
     /// ends. Its ids are still looked up here, its streams stay in the cache.
     private var inFlight: ClosedFrame?
-    /// The line buffer of the last frame written, kept for the next one.
+    /// The line buffer of the last frame written, emptied, for the next frame.
     private var spareLines: [UInt8] = []
 
     /// Closes the open frame: a request's last frame (`commit`) is compressed and written here
@@ -375,22 +371,22 @@ final class LogWriter {
             throw EventStoreError(
                 .invalidEvent, "an event of \(lines.count) bytes is larger than a frame may hold (\(FrameHeader.maxUncompressedLength >> 20) MiB)")
         }
-        swap(&lines, &spareLines)
-        lines.removeAll(keepingCapacity: true)
+        let background = !commit && options.compressInBackground
         let frame = ClosedFrame(
             first: frameFirst, count: frameCount, firstRecorded: frameFirstRecorded, lastRecorded: frameLastRecorded,
-            startHash: frameStartHash, lastHash: lastHash!, lines: spareLines, ids: pendingIDs, rows: pendingRows)
+            startHash: frameStartHash, lastHash: lastHash!, lines: lines, ids: background ? pendingIDs : [:], rows: pendingRows)
+        lines = spareLines
         spareLines = []
         frameCount = 0
-        pendingIDs = [:]
+        pendingIDs.removeAll(keepingCapacity: true)
         pendingRows.removeAll(keepingCapacity: true)
         try writeInFlight(commit: false)
-        if commit || !options.compressInBackground {
-            frame.compress(with: compressor)
-            try write(frame, commit: commit)
-        } else {
+        if background {
             inFlight = frame
             compression.start(frame)
+        } else {
+            frame.compress(with: compressor)
+            try write(frame, commit: commit)
         }
     }
 
@@ -438,10 +434,11 @@ final class LogWriter {
         try withDatabase { db in
             try LogIndex.insert(frame: entry, rows: frame.rows, streams: streams, in: db)
         }
-        if spareLines.capacity < frame.lines.capacity {
-            spareLines = frame.lines
-            spareLines.removeAll(keepingCapacity: true)
-        }
+        // Its line buffer, emptied, is the next frame's (taken out first, so it is not copied).
+        var buffer: [UInt8] = []
+        swap(&buffer, &frame.lines)
+        buffer.removeAll(keepingCapacity: true)
+        spareLines = buffer
     }
 
     private func rollSegment(firstPosition: Int64, previousHash: [UInt8]?) throws {

@@ -94,15 +94,12 @@ extension ProjectionStore {
             defer { reading.cancel() }
             var next = try reading.next()
             while next != nil {
-                if isCancelled() {
-                    throw ProjectionError(.cancelled, "the rebuild was interrupted at position \(position); the live tables are kept")
-                }
                 try pool.write { db in
                     try checkGenerations(db, builds)
                     var fed = 0
                     while let events = next {
-                        // Asked between chunks too: a transaction of 20,000 events takes
-                        // seconds, and a Ctrl-C then rolls it back instead of waiting for it.
+                        // Asked before each chunk: a transaction of 20,000 events takes seconds,
+                        // and a Ctrl-C rolls it back instead of waiting for it.
                         if isCancelled() {
                             throw ProjectionError(.cancelled, "the rebuild was interrupted at position \(position); the live tables are kept")
                         }
