@@ -22,6 +22,7 @@ public final class ReadModelService: Sendable {
     let versionLane = BlockingLane(label: "hromada.serve.versions")
     let next = LaneCounter()
     let cache = AnswerCache()
+    let asOfSpelling = AsOfSpelling()
 
     public init(layout: StoreLayout, projections: ProjectionStore, reader: EventLogReader, snapshots: String, lanes: Int = 2) {
         self.layout = layout
@@ -78,8 +79,7 @@ public final class ReadModelService: Sendable {
         // The rows' version and the as-of now; a hit is the kept answer with this as-of. (On a
         // lane of its own: a quick read, never queued behind the builds.)
         let (now, hit) = try await versionLane.run { () throws -> (Version, String?) in
-            try store.requireMatchesLog(names)
-            let now = try Self.version(of: names, in: store)
+            let now = try self.version(of: names, in: store)
             let key = AnswerCache.Key(request: request, version: now.rows)
             guard let template = cache.lookup(key) else { return (now, nil) }
             cache.noteLatest(key, template, asOf: now.asOf, position: now.position)
@@ -94,9 +94,9 @@ public final class ReadModelService: Sendable {
         // A miss: one build for every request that misses this version meanwhile.
         let built = try await cache.flight(key) { [self] in
             try await blocking {
-                let before = try Self.version(of: names, in: store)
+                let before = try self.version(of: names, in: store)
                 let answer = try body(store)
-                let after = try Self.version(of: names, in: store)
+                let after = try self.version(of: names, in: store)
                 // Kept only when the rows did not move while it was built, and are the key's.
                 guard before.rows == key.version, after.rows == key.version else {
                     return AnswerCache.Built(answer: answer, template: nil)
@@ -121,23 +121,26 @@ public final class ReadModelService: Sendable {
         var position: Int64 = 0
     }
 
-    static func version(of names: [String], in store: ProjectionStore) throws -> Version {
-        let statuses = try store.status()
+    /// Also refuses, as ``ProjectionStore/requireMatchesLog(_:)`` does, read models that a replay
+    /// check found different from the log. One read, no records decoded: every request runs it.
+    func version(of names: [String], in store: ProjectionStore) throws -> Version {
+        let found = try store.rowVersions(names)
+        if found.contains(where: \.differsFromLog) { try store.requireMatchesLog(names) }
         var asOf = "null"
         var position: Int64 = 0
         var rows: [String] = []
         for (i, name) in names.enumerated() {
-            guard let s = statuses.first(where: { $0.name == name }) else {
+            guard let s = found.first(where: { $0.name == name }) else {
                 rows.append("\(name):-")
                 continue
             }
             if i == 0 {
-                asOf = try JSONOutput.encode(s.checkpoint)
-                position = s.checkpoint.position
+                asOf = try asOfSpelling.json(position: s.checkpointPosition, recordedAt: s.checkpointRecordedAt)
+                position = s.checkpointPosition
             }
             // Tables built before the last change was kept: their rows move with the checkpoint.
-            let changed = s.changedPosition.map { "\($0)" } ?? "checkpoint \(s.checkpoint.position)"
-            rows.append("\(name):\(changed):g\(s.generation):\(s.state):\(s.storedSchemaVersion)")
+            let changed = s.changedPosition.map { "\($0)" } ?? "checkpoint \(s.checkpointPosition)"
+            rows.append("\(name):\(changed):g\(s.generation):\(s.state):\(s.schemaVersion)")
         }
         return Version(rows: rows.joined(separator: ","), asOf: asOf, position: position)
     }
@@ -159,6 +162,27 @@ extension ReadModelService {
                 changed: Dictionary(
                     uniqueKeysWithValues: statuses.map { ($0.name, $0.changedPosition ?? $0.checkpoint.position) }))
         }
+    }
+}
+
+/// The `"asOf"` JSON of a checkpoint, as the answers' encoder writes it, kept for the last
+/// checkpoint asked about (every request between two events asks about the same one).
+final class AsOfSpelling: Sendable {
+    private let last = Mutex<(position: Int64, recordedAt: String?, json: String)?>(nil)
+
+    /// - Throws: ``ProjectionError`` `.storage` when the stored time is not RFC 3339.
+    func json(position: Int64, recordedAt text: String?) throws -> String {
+        if let kept = last.withLock({ $0 }), kept.position == position, kept.recordedAt == text { return kept.json }
+        var time: Timestamp? = nil
+        if let text {
+            guard let t = Timestamp(rfc3339: text) else {
+                throw ProjectionError(.storage, "the checkpoint's time \"\(text)\" in the bookkeeping is not RFC 3339")
+            }
+            time = t
+        }
+        let json = try JSONOutput.encode(AsOf(position: position, recordedAt: time))
+        last.withLock { $0 = (position, text, json) }
+        return json
     }
 }
 

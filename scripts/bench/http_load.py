@@ -2,6 +2,7 @@
 """The HTTP figures of `make bench`: `admin serve` under wrk while appends keep arriving.
 
 Usage: http_load.py ADMIN STORE [--seconds 30] [--connections 64] [--rate 20] [--json-out FILE]
+                    [--only TARGET]... [--no-peer]
 
 STORE holds a generated history with its read models built. The script starts `admin serve`
 with its workers (on a free port, appends taken with a bearer token), then, for each target
@@ -193,6 +194,9 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--rate", type=float, default=20.0, help="appends per second during each run")
     ap.add_argument("--json-out")
+    ap.add_argument("--only", action="append", help="run only this target (repeatable): "
+                    "'leaderboard page', 'leaderboard all', 'catalog search'")
+    ap.add_argument("--no-peer", action="store_true", help="leave the Datasette peer out (for profiling)")
     a = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="hromada-bench-http-")
@@ -242,6 +246,8 @@ def main():
         # whole board (every row, as admin query leaderboard prints it), and catalog search.
         for name, targets in (("leaderboard page", [leaderboard + "&limit=100"]),
                               ("leaderboard all", [leaderboard]), ("catalog search", catalog)):
+            if a.only and name not in a.only:
+                continue
             lua = os.path.join(work, "paths.lua")
             wrk_lua(lua, targets)
             head_before = get(base + "/api/v1/stats")["headPosition"]
@@ -271,7 +277,7 @@ def main():
         # answers are one SQL query each: the board's first 100 rows ordered by average, and the
         # first 20 matches of an FTS5 query with snippets, ordered by rank (no facet counts and
         # no total, which our catalog answer has as well).
-        results["peer"] = peer_datasette(a, base, token, template, last, QUERIES)
+        results["peer"] = None if a.no_peer else peer_datasette(a, base, token, template, last, QUERIES)
     finally:
         server.send_signal(signal.SIGTERM)
         try:

@@ -472,3 +472,79 @@ extension DomainState {
         return out
     }
 }
+
+extension DomainState {
+    /// How a writer puts the state back as it was when a request began, should the request be
+    /// abandoned — without copying the whole state when it begins.
+    ///
+    /// Keeping a copy of the state per request (what the writer did) costs nothing on its own,
+    /// the dictionaries being shared, but the request's first event then changes one of them,
+    /// and a shared dictionary is copied whole before it changes: every small append paid for
+    /// every submission ever filed (a third of an HTTP append at 450,000 events). So a request
+    /// keeps instead each entry its events change, as it was before. A request of more than
+    /// ``journalLimit`` events (an import) switches to a copy: the entries are undone on a copy
+    /// of the state then, once, which costs what the copy always cost, and memory stays bounded.
+    struct Rollback {
+        enum Entry {
+            case competition(String, Competition?)
+            case submission(String, Submission?)
+            case community(String, Bool?)
+            case seminar(String, wasHeld: Bool)
+            case practice(String, Bool?)
+        }
+
+        static let journalLimit = 4096
+
+        private var entries: [Entry] = []
+        /// The state when the request began, once the entries are too many to keep.
+        private var copy: DomainState?
+
+        init() {}
+
+        /// Notes what `apply(type:…data:)` of this event is about to change in `state`.
+        mutating func willApply(type: String, data: [String: JSONValue], to state: DomainState) {
+            guard copy == nil, let entry = EventCatalog.entries[type], case .string(let id)? = data[entry.idField] else { return }
+            switch entry.kind {
+            case .competitionAnnounced, .submissionDeadlineExtended, .winnersAnnounced:
+                entries.append(.competition(id, state.competitions[id]))
+            case .submissionFiled, .submissionWithdrawn, .juryScoreAdded, .juryScoreRetracted:
+                entries.append(.submission(id, state.submissions[id]))
+            case .communityRegistered, .communityJoinedNetwork, .communityLeftNetwork:
+                entries.append(.community(id, state.communities[id]))
+            case .seminarHeld:
+                entries.append(.seminar(id, wasHeld: state.seminars.contains(id)))
+            case .practicePublished, .practiceUnpublished:
+                entries.append(.practice(id, state.practices[id]))
+            case .submissionAmended, .practiceRevised:
+                break
+            }
+            if entries.count > Self.journalLimit {
+                var before = state
+                Self.undo(entries, in: &before)
+                copy = before
+                entries = []
+            }
+        }
+
+        /// `state` as it was when the request began.
+        func restore(_ state: inout DomainState) {
+            if let copy {
+                state = copy
+            } else {
+                Self.undo(entries, in: &state)
+            }
+        }
+
+        private static func undo(_ entries: [Entry], in state: inout DomainState) {
+            for entry in entries.reversed() {
+                switch entry {
+                case .competition(let id, let old): state.competitions[id] = old
+                case .submission(let id, let old): state.submissions[id] = old
+                case .community(let id, let old): state.communities[id] = old
+                case .seminar(let id, let wasHeld): if !wasHeld { state.seminars.remove(id) }
+                case .practice(let id, let old): state.practices[id] = old
+                }
+            }
+        }
+    }
+}

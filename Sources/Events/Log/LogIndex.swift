@@ -207,6 +207,14 @@ final class LogIndex {
         }
     }
 
+    /// The id the next new stream gets: one past the largest given. Read from `stream_events`,
+    /// whose primary key starts with the stream id (one B-tree step), not from `streams`, keyed by
+    /// name (a scan of every stream: 5 ms at 100,000 streams, which every writer paid on opening).
+    /// The two agree: a stream's row and its first event's are written in one transaction.
+    func nextStreamID() throws -> Int64 {
+        (try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM stream_events") } ?? 0) + 1
+    }
+
     func streamInfo(_ name: String) throws -> (streamID: Int64, lastVersion: Int64)? {
         try queue.read { db in
             try Row.fetchOne(db, sql: "SELECT stream_id, last_version FROM streams WHERE name = ?", arguments: [name])

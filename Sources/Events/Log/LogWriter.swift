@@ -61,7 +61,8 @@ final class LogWriter {
         var nextPosition: Int64
         var lastHash: [UInt8]?
         var lastRecordedAt: Int64
-        var domain: DomainState
+        /// Puts the domain state back (it is not copied: see ``DomainState/Rollback``).
+        var domain = DomainState.Rollback()
         var nextStreamID: Int64
         var createdSegmentCount: Int
     }
@@ -87,7 +88,7 @@ final class LogWriter {
         if segmentEnd > 0 {
             segment = try PosixFile(path: layout.segmentPath(firstPosition: segmentFirst), flags: O_RDWR)
         }
-        nextStreamID = (try index.queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM streams") } ?? 0) + 1
+        nextStreamID = try index.nextStreamID()
     }
 
     // MARK: the index connection
@@ -173,7 +174,7 @@ final class LogWriter {
         guard tail.nextPosition == nextPosition else {
             throw EventStoreError(.io, "the index caught up to position \(tail.nextPosition - 1), the writer is at \(head); reopen the store")
         }
-        nextStreamID = (try index.queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM streams") } ?? 0) + 1
+        nextStreamID = try index.nextStreamID()
         streamCache.removeAll()
         indexLag = nil
     }
@@ -184,7 +185,7 @@ final class LogWriter {
         precondition(groupOpen && mark == nil)
         mark = Mark(
             segmentFirst: segmentFirst, segmentEnd: segmentEnd, nextPosition: nextPosition, lastHash: lastHash,
-            lastRecordedAt: lastRecordedAt, domain: domain, nextStreamID: nextStreamID,
+            lastRecordedAt: lastRecordedAt, nextStreamID: nextStreamID,
             createdSegmentCount: createdSegments.count)
         try withDatabase { db in try db.execute(sql: "SAVEPOINT request") }
     }
@@ -227,7 +228,7 @@ final class LogWriter {
         nextPosition = mark.nextPosition
         lastHash = mark.lastHash
         lastRecordedAt = mark.lastRecordedAt
-        domain = mark.domain
+        mark.domain.restore(&domain)
         nextStreamID = mark.nextStreamID
         streamCache.removeAll()
         self.mark = nil
@@ -286,6 +287,7 @@ final class LogWriter {
             streamCache[event.stream] = StreamEntry(id: nextStreamID, lastVersion: version, isNew: true)
             nextStreamID += 1
         }
+        mark?.domain.willApply(type: event.type, data: event.data, to: domain)
         domain.apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data)
         return .appended(position: position, version: version)
     }

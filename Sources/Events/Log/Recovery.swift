@@ -494,7 +494,7 @@ struct StreamTable {
 
     init(index: LogIndex) {
         self.index = index
-        nextID = ((try? index.queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM streams") }) ?? nil ?? 0) + 1
+        nextID = (try? index.nextStreamID()) ?? 1
     }
 
     mutating func insert(_ frames: [(LogIndex.Frame, [(Int64, String, Int64, UUID)])]) throws {

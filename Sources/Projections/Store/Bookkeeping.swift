@@ -47,6 +47,23 @@ struct ProjectionRecord: Codable, FetchableRecord, PersistableRecord, Sendable {
     }
 }
 
+/// A projection's bookkeeping as stored, undecoded: what ``ProjectionStore/rowVersions(_:)``
+/// reads for the web service on every request.
+public struct RowVersion: Sendable, Equatable {
+    public var name: String
+    /// The schema version the live tables were built with.
+    public var schemaVersion: Int
+    public var checkpointPosition: Int64
+    /// The checkpoint event's `recordedAt` as stored (RFC 3339 text).
+    public var checkpointRecordedAt: String?
+    /// A ``ProjectionState`` raw value.
+    public var state: String
+    public var generation: Int
+    public var changedPosition: Int64?
+    /// The latest replay check of this build found the tables different from the log.
+    public var differsFromLog: Bool
+}
+
 enum Bookkeeping {
     /// The migrations of the bookkeeping table, by name. Projections' own tables are versioned by
     /// their `schemaVersion` instead, and replaced by rebuilds.
