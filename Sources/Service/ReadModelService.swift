@@ -90,15 +90,17 @@ public final class ReadModelService: Sendable {
         // A miss while another request builds this version: the answer of the rows before it,
         // as of the latest checkpoint they were read at (true as of that position, and only a
         // build behind) — the 64 clients of a board that every score changes do not all wait.
-        if let previous = cache.previous(whileBuilding: key) { return previous.template.render(asOf: previous.asOf) }
-        // A miss: one build for every request that misses this version meanwhile.
-        let built = try await cache.flight(key) { [self] in
+        // Otherwise one build for every request that misses this version meanwhile.
+        let outcome = try await cache.previousOrFlight(key) { [self] in
             try await blocking {
                 let before = try self.version(of: names, in: store)
                 let answer = try body(store)
                 let after = try self.version(of: names, in: store)
                 // Kept only when the rows did not move while it was built, and are the key's.
                 guard before.rows == key.version, after.rows == key.version else {
+                    // Still the latest answer known (as of its own as-of, from `before` on): what
+                    // is served while the next build runs is never older than one build.
+                    cache.noteLatest(request: request, movedAnswer: answer, position: before.position)
                     return AnswerCache.Built(answer: answer, template: nil)
                 }
                 let template = AnswerCache.Template(body: answer, asOfs: [before.asOf, after.asOf])
@@ -106,6 +108,11 @@ public final class ReadModelService: Sendable {
                 if let template { cache.noteLatest(key, template, asOf: after.asOf, position: after.position) }
                 return AnswerCache.Built(answer: answer, template: template)
             }
+        }
+        let built: AnswerCache.Built
+        switch outcome {
+        case .previous(let template, let asOf): return template.render(asOf: asOf)
+        case .built(let b): built = b
         }
         // Kept: the rows of `now`, re-dated to it. Not kept: the answer as of when it was built.
         return built.template?.render(asOf: now.asOf) ?? built.answer

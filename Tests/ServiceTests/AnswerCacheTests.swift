@@ -95,7 +95,27 @@ import Testing
         cache.noteLatest(old, template, asOf: asOf9, position: 9)
         cache.noteLatest(old, template, asOf: asOf5, position: 5)
         #expect(cache.previous(whileBuilding: new)?.asOf == asOf9)
+        // Asked as one step (what the service does), a miss during the build gets the previous
+        // answer at once, without waiting for the build and without starting another.
+        let never: @Sendable () async throws -> AnswerCache.Built = {
+            Issue.record("a second build of a version being built")
+            return AnswerCache.Built(answer: "second", template: nil)
+        }
+        guard case .previous(let t, let a) = try await cache.previousOrFlight(new, build: never) else {
+            Issue.record("a miss during the build waited for it")
+            return
+        }
+        #expect(t.render(asOf: a) == #"{"asOf":\#(asOf9),"rows":[1]}"#)
+        // Not asking for the previous answer: the running build is joined.
+        let sharedBefore = cache.counts.shared
+        let joined = Task { try await cache.previousOrFlight(new, servingPrevious: false, build: never) }
+        for _ in 0..<2_000 where cache.counts.shared == sharedBefore { try await Task.sleep(for: .milliseconds(5)) }
         release.withLock { $0 = true }
+        guard case .built(let b) = try await joined.value else {
+            Issue.record("a request not asking for the previous answer got it")
+            return
+        }
+        #expect(b.answer == "new")
         #expect(try await building.value.answer == "new")
         #expect(cache.previous(whileBuilding: new) == nil)
     }
