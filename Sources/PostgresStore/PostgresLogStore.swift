@@ -109,7 +109,8 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         var rowVersions: [Int64] = []
         var rowRecorded: [Int64] = []
         // to restore when the turn is abandoned
-        var domainBefore: DomainState
+        /// Puts the domain state back (not a copy of it: see ``DomainState/Rollback``).
+        var rollback: DomainState.Rollback? = DomainState.Rollback()
         var domainPositionBefore: Int64
     }
 
@@ -120,7 +121,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
             try fold(through: head.position)
             return Turn(
                 tail: AppendRules.Tail(nextPosition: head.position + 1, lastHash: head.hash, lastRecordedAt: head.recordedAt),
-                domainBefore: domain, domainPositionBefore: domainPosition)
+                domainPositionBefore: domainPosition)
         } catch {
             try? session.execute("ROLLBACK")
             throw error
@@ -129,7 +130,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
 
     private func abandon(_ turn: Turn) {
         try? session.execute("ROLLBACK")
-        domain = turn.domainBefore
+        turn.rollback?.restore(&domain)
         domainPosition = turn.domainPositionBefore
     }
 
@@ -196,7 +197,9 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         turn.ids[id] = admitted.position
         turn.checked.insert(id)
         turn.streams[event.stream] = .some(admitted.version)
-        domain.apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data)
+        domain.apply(
+            type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data,
+            recordingInto: &turn.rollback)
         return .appended(admitted.position)
     }
 

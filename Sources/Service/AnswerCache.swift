@@ -128,8 +128,6 @@ final class AnswerCache: Sendable {
     private struct State {
         var entries: [Key: Entry] = [:]
         var flights: [Key: Flight] = [:]
-        /// How many builds of each request are running (of any version).
-        var building: [String: Int] = [:]
         var bytes = 0
         var clock: UInt64 = 0
         var hits: UInt64 = 0
@@ -206,13 +204,19 @@ final class AnswerCache: Sendable {
     /// While `key`'s answer is being built by another request: the last answer known for the
     /// same request (of an earlier version of the rows), with the as-of it was last read at —
     /// true as of that as-of, and earlier than what the build will give. Nil when no build of
-    /// `key` is running or no earlier answer is known.
+    /// the request is running or no answer of another version is known.
     func previous(whileBuilding key: Key) -> (template: Template, asOf: String)? {
-        state.withLock { s in
-            guard s.flights[key] != nil, let latest = s.latest[key.request], latest.version != key.version else { return nil }
-            s.stale &+= 1
-            return (latest.template, latest.asOf)
-        }
+        state.withLock { s in Self.previous(key, in: &s) }
+    }
+
+    /// The last answer known for `key`'s request when a build of that request is running (of
+    /// `key`'s version or an earlier one the rows moved past) and the answer is of another version.
+    private static func previous(_ key: Key, in s: inout State) -> (template: Template, asOf: String)? {
+        guard s.flights.keys.contains(where: { $0.request == key.request }), let latest = s.latest[key.request],
+            latest.version != key.version
+        else { return nil }
+        s.stale &+= 1
+        return (latest.template, latest.asOf)
     }
 
     /// What `build` makes for `key` — built once however many requests miss `key` meanwhile:
@@ -242,24 +246,19 @@ final class AnswerCache: Sendable {
     ) async throws -> Outcome {
         enum Step { case previous(Template, String), join(Flight), lead(Flight) }
         let step: Step = state.withLock { s in
-            let running = s.flights[key]
             // A build of this request is running (of this version, or of an earlier one that the
             // rows moved past): the previous answer, rather than a second build of the same board
             // beside it — under a steady stream of scores, builds of successive versions would
             // otherwise pile up on the lanes and each wait longer for the CPU.
-            if servingPrevious, running != nil || s.building[key.request, default: 0] > 0,
-                let latest = s.latest[key.request], latest.version != key.version
-            {
-                s.stale &+= 1
-                return .previous(latest.template, latest.asOf)
+            if servingPrevious, let previous = Self.previous(key, in: &s) {
+                return .previous(previous.template, previous.asOf)
             }
-            if let running {
+            if let running = s.flights[key] {
                 s.shared &+= 1
                 return .join(running)
             }
             let flight = Flight(Task { try await build() })
             s.flights[key] = flight
-            s.building[key.request, default: 0] += 1
             return .lead(flight)
         }
         switch step {
@@ -268,13 +267,7 @@ final class AnswerCache: Sendable {
         case .join(let flight):
             return .built(try await flight.task.value)
         case .lead(let flight):
-            defer {
-                state.withLock { s in
-                    s.flights.removeValue(forKey: key)
-                    s.building[key.request, default: 1] -= 1
-                    if s.building[key.request] == 0 { s.building.removeValue(forKey: key.request) }
-                }
-            }
+            defer { _ = state.withLock { $0.flights.removeValue(forKey: key) } }
             let built = try await flight.task.value
             if let template = built.template { store(template, under: key) }
             return .built(built)

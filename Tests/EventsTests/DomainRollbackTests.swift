@@ -16,13 +16,12 @@ import TestSupport
     /// Applies `events` as a request would, then abandons it.
     static func abandoned(_ events: ArraySlice<ProposedEvent>, from state: DomainState) -> (after: DomainState, restored: DomainState) {
         var state = state
-        var rollback = DomainState.Rollback()
+        var rollback: DomainState.Rollback? = DomainState.Rollback()
         for e in events {
-            rollback.willApply(type: e.type, data: e.data, to: state)
-            state.apply(type: e.type, stream: e.stream, occurredAt: e.occurredAt, data: e.data)
+            state.apply(type: e.type, stream: e.stream, occurredAt: e.occurredAt, data: e.data, recordingInto: &rollback)
         }
         let after = state
-        rollback.restore(&state)
+        rollback?.restore(&state)
         return (after, state)
     }
 

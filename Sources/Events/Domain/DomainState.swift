@@ -314,7 +314,17 @@ public struct DomainState: Sendable, Codable, Equatable {
     /// operator may have recorded an unchecked event): odd data never traps; whatever cannot be
     /// understood is ignored. Unknown types are ignored.
     public mutating func apply(type: String, stream: String, occurredAt: Timestamp, data: [String: JSONValue]) {
+        var none: Rollback? = nil
+        apply(type: type, stream: stream, occurredAt: occurredAt, data: data, recordingInto: &none)
+    }
+
+    /// Folds an event into the state, first noting in `rollback` (when there is one) what it
+    /// changes, so that the request it belongs to can be undone.
+    package mutating func apply(
+        type: String, stream: String, occurredAt: Timestamp, data: [String: JSONValue], recordingInto rollback: inout Rollback?
+    ) {
         guard let entry = EventCatalog.entries[type], case .string(let id)? = data[entry.idField] else { return }
+        rollback?.willChange(entry.kind, id: id, in: self)
         switch entry.kind {
         case .competitionAnnounced:
             var themes: [String] = []
@@ -484,7 +494,7 @@ extension DomainState {
     /// keeps instead each entry its events change, as it was before. A request of more than
     /// ``journalLimit`` events (an import) switches to a copy: the entries are undone on a copy
     /// of the state then, once, which costs what the copy always cost, and memory stays bounded.
-    struct Rollback {
+    package struct Rollback {
         enum Entry {
             case competition(String, Competition?)
             case submission(String, Submission?)
@@ -499,12 +509,12 @@ extension DomainState {
         /// The state when the request began, once the entries are too many to keep.
         private var copy: DomainState?
 
-        init() {}
+        package init() {}
 
-        /// Notes what `apply(type:…data:)` of this event is about to change in `state`.
-        mutating func willApply(type: String, data: [String: JSONValue], to state: DomainState) {
-            guard copy == nil, let entry = EventCatalog.entries[type], case .string(let id)? = data[entry.idField] else { return }
-            switch entry.kind {
+        /// Notes the entry an event of `kind` about `id` is about to change in `state`.
+        mutating func willChange(_ kind: EventKind, id: String, in state: DomainState) {
+            guard copy == nil else { return }
+            switch kind {
             case .competitionAnnounced, .submissionDeadlineExtended, .winnersAnnounced:
                 entries.append(.competition(id, state.competitions[id]))
             case .submissionFiled, .submissionWithdrawn, .juryScoreAdded, .juryScoreRetracted:
@@ -527,7 +537,7 @@ extension DomainState {
         }
 
         /// `state` as it was when the request began.
-        func restore(_ state: inout DomainState) {
+        package func restore(_ state: inout DomainState) {
             if let copy {
                 state = copy
             } else {

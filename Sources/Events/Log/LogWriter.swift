@@ -53,6 +53,9 @@ final class LogWriter {
     private var createdSegments: [String] = []
     private var unsyncedSegments: [PosixFile] = []
     private var mark: Mark?
+    /// Puts the domain state back when the request is abandoned (it is not copied: see
+    /// ``DomainState/Rollback``); set while a request is open.
+    private var rollback: DomainState.Rollback?
 
     /// Where a request started: what is restored when it is abandoned.
     struct Mark {
@@ -61,8 +64,6 @@ final class LogWriter {
         var nextPosition: Int64
         var lastHash: [UInt8]?
         var lastRecordedAt: Int64
-        /// Puts the domain state back (it is not copied: see ``DomainState/Rollback``).
-        var domain = DomainState.Rollback()
         var nextStreamID: Int64
         var createdSegmentCount: Int
     }
@@ -187,6 +188,7 @@ final class LogWriter {
             segmentFirst: segmentFirst, segmentEnd: segmentEnd, nextPosition: nextPosition, lastHash: lastHash,
             lastRecordedAt: lastRecordedAt, nextStreamID: nextStreamID,
             createdSegmentCount: createdSegments.count)
+        rollback = DomainState.Rollback()
         try withDatabase { db in try db.execute(sql: "SAVEPOINT request") }
     }
 
@@ -200,6 +202,7 @@ final class LogWriter {
         }
         try withDatabase { db in try db.execute(sql: "RELEASE SAVEPOINT request") }
         mark = nil
+        rollback = nil
     }
 
     /// Abandons a request: its bytes are cut off the log, its index rows rolled back.
@@ -228,7 +231,8 @@ final class LogWriter {
         nextPosition = mark.nextPosition
         lastHash = mark.lastHash
         lastRecordedAt = mark.lastRecordedAt
-        mark.domain.restore(&domain)
+        rollback?.restore(&domain)
+        rollback = nil
         nextStreamID = mark.nextStreamID
         streamCache.removeAll()
         self.mark = nil
@@ -287,8 +291,7 @@ final class LogWriter {
             streamCache[event.stream] = StreamEntry(id: nextStreamID, lastVersion: version, isNew: true)
             nextStreamID += 1
         }
-        mark?.domain.willApply(type: event.type, data: event.data, to: domain)
-        domain.apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data)
+        domain.apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data, recordingInto: &rollback)
         return .appended(position: position, version: version)
     }
 
