@@ -302,6 +302,29 @@ public enum EventCodec {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The position and id a stored line opens with (`{"position":N,"id":"<uuid>",`: every
+    /// stored line is canonical), without parsing the rest; nil when it does not open so.
+    static func storedPositionAndID(line: UnsafeBufferPointer<UInt8>) -> (position: Int64, id: UUID)? {
+        let open = #"{"position":"#.utf8
+        guard line.count > open.count, line.starts(with: open) else { return nil }
+        var i = open.count
+        var position: Int64 = 0
+        let digitsStart = i
+        while i < line.count, line[i] >= 0x30, line[i] <= 0x39, i - digitsStart < 18 {
+            position = position * 10 + Int64(line[i] - 0x30)
+            i += 1
+        }
+        let middle = #","id":""#.utf8
+        guard i > digitsStart, line.count >= i + middle.count + 37,
+            UnsafeBufferPointer(rebasing: line[i..<(i + middle.count)]).elementsEqual(middle)
+        else { return nil }
+        i += middle.count
+        guard line[i + 36] == UInt8(ascii: "\""),
+            let id = parseUUID(String(decoding: UnsafeBufferPointer(rebasing: line[i..<(i + 36)]), as: UTF8.self))
+        else { return nil }
+        return (position, id)
+    }
+
     /// Decodes one export line (a stored line with its hash; without a newline) into a recorded event.
     /// - Throws: a ``Rejection`` when the line is not a well-formed event.
     public static func decodeRecorded(line: UnsafeBufferPointer<UInt8>) throws(Rejection) -> RecordedEvent {

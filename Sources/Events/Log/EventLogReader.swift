@@ -166,6 +166,12 @@ public final class EventLogReader: @unchecked Sendable {
     /// Reads and checks one indexed frame, returning its decompressed lines.
     func body(of frame: LogIndex.Frame) throws -> [UInt8] {
         let f = try file(segment: frame.segment)
+        return try Self.body(of: frame, in: f)
+    }
+
+    /// Reads and checks one indexed frame of the segment file `f`: its header must be the one
+    /// the index records, its body pass its checksum and decompress.
+    static func body(of frame: LogIndex.Frame, in f: PosixFile) throws -> [UInt8] {
         let bytes = try f.read(at: Int(frame.offset), count: Int(frame.length))
         return try bytes.withUnsafeBytes { raw in
             guard raw.count == Int(frame.length), case .header(let h) = FrameHeader.decode(raw),
@@ -396,11 +402,15 @@ public final class EventLogReader: @unchecked Sendable {
         return out
     }
 
-    /// The position of the event with this id.
-    public func position(of id: UUID) throws -> Int64? { try index.position(ofID: id) }
+    /// The position of the event with this id: of the positions the index files under its key,
+    /// the one whose stored line has this id.
+    public func position(of id: UUID) throws -> Int64? {
+        for p in try index.candidates(ofID: id) where try event(at: p)?.id == id { return p }
+        return nil
+    }
 
     /// The last stream version, or nil when the stream does not exist.
-    public func streamVersion(_ name: String) throws -> Int64? { try index.streamInfo(name)?.lastVersion }
+    public func streamVersion(_ name: String) throws -> Int64? { try index.lastVersion(ofStream: name) }
 
     /// The last position whose recordedAt is at or before `time` (0 when none).
     public func lastPosition(recordedAtOrBefore time: Timestamp) throws -> Int64 {

@@ -10,10 +10,11 @@ public struct EventStoreOptions: Sendable {
     public var segmentSize = 64 << 20
     /// A frame is closed once its uncompressed lines reach this many bytes.
     public var frameBytes = 1 << 20
-    /// The zstd level of new frames. 5 measured as the balance on the generated history: with
-    /// 1 MiB frames it is as small as the zstd CLI's level 3 over the whole file, and costs the
-    /// importing writer about 7% more time than level 3 (level 7: 9% smaller, 12% slower).
-    public var compressionLevel: Int32 = 5
+    /// The zstd level of new frames. 6 measured as the balance on the generated history: with
+    /// 1 MiB frames its log is 0.99x the zstd CLI's level 3 over the whole file (level 5: 1.04x,
+    /// 7: 0.95x), and a 200,000-event import takes about 5% longer than at level 5 (level 7: 14%),
+    /// the compression running on its own thread. See docs/PERFORMANCE.md.
+    public var compressionLevel: Int32 = 6
     /// Compress a frame that does not end a request (the frames of an import but its last) on
     /// a thread of its own while the writer checks and encodes the next frame's events. The
     /// bytes written are the same either way (tests compare them); `false` compresses on the

@@ -9,8 +9,10 @@ import GRDBSQLite
 /// damaged, of another schema version, or behind, so it is written with `synchronous=NORMAL` and
 /// never fsynced on its own.
 ///
-/// Kept small: the per-event tables are `WITHOUT ROWID` B-trees holding only their key and a
-/// position (no row table beside the indexes), and a stream's name is stored once.
+/// Kept small (docs/FORMAT.md): nothing is stored per event but a few bytes in a blob. Event ids
+/// are filed by a 48-bit key in 65,536 buckets (one row each) and confirmed against the log on a
+/// match (``IDKey``); a stream's positions are delta-coded in chunks of 64 versions
+/// (``StreamChunk``), and its name is stored once.
 final class LogIndex {
     let queue: DatabaseQueue
     let path: String
@@ -29,7 +31,7 @@ final class LogIndex {
         var lastPosition: Int64 { firstPosition + count - 1 }
     }
 
-    static let schemaVersion = 2
+    static let schemaVersion = 3
 
     init(path: String, readOnly: Bool) throws {
         self.path = path
@@ -132,11 +134,11 @@ final class LogIndex {
                     last_recorded INTEGER NOT NULL, last_hash BLOB NOT NULL, raw_length INTEGER NOT NULL);
                 CREATE INDEX IF NOT EXISTS frames_by_time ON frames(last_recorded);
                 CREATE TABLE IF NOT EXISTS streams(
-                    name TEXT PRIMARY KEY, stream_id INTEGER NOT NULL, last_version INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS event_ids(id BLOB PRIMARY KEY, position INTEGER NOT NULL) WITHOUT ROWID;
-                CREATE TABLE IF NOT EXISTS stream_events(
-                    stream_id INTEGER NOT NULL, version INTEGER NOT NULL, position INTEGER NOT NULL,
-                    PRIMARY KEY (stream_id, version)) WITHOUT ROWID;
+                    name TEXT PRIMARY KEY, last_version INTEGER NOT NULL, positions BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS stream_chunks(
+                    name TEXT NOT NULL, first_version INTEGER NOT NULL, positions BLOB NOT NULL,
+                    PRIMARY KEY (name, first_version)) WITHOUT ROWID;
+                CREATE TABLE IF NOT EXISTS event_ids(bucket INTEGER PRIMARY KEY, entries BLOB NOT NULL);
                 CREATE TABLE IF NOT EXISTS domain_state(one INTEGER PRIMARY KEY CHECK (one = 1), position INTEGER NOT NULL, state BLOB NOT NULL);
                 INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', \(Self.schemaVersion));
                 """)
@@ -146,7 +148,7 @@ final class LogIndex {
     /// Deletes every row: the index is about to be rebuilt from the log.
     func reset() throws {
         try queue.write { db in
-            try db.execute(sql: "DELETE FROM frames; DELETE FROM streams; DELETE FROM event_ids; DELETE FROM stream_events; DELETE FROM domain_state;")
+            try db.execute(sql: "DELETE FROM frames; DELETE FROM streams; DELETE FROM event_ids; DELETE FROM stream_chunks; DELETE FROM domain_state;")
         }
     }
 
@@ -201,37 +203,41 @@ final class LogIndex {
         }
     }
 
-    func position(ofID id: UUID) throws -> Int64? {
-        try queue.read { db in
-            try Int64.fetchOne(db, sql: "SELECT position FROM event_ids WHERE id = ?", arguments: [Self.blob(id)])
-        }
+    /// The positions whose id has the same key as `id`: the id is at one of them, or nowhere.
+    /// The caller tells which by reading the log.
+    func candidates(ofID id: UUID) throws -> [Int64] {
+        try queue.read { db in try Self.candidates(ofID: id, in: db) }
     }
 
-    /// The id the next new stream gets: one past the largest given. Read from `stream_events`,
-    /// whose primary key starts with the stream id (one B-tree step), not from `streams`, keyed by
-    /// name (a scan of every stream: 5 ms at 100,000 streams, which every writer paid on opening).
-    /// The two agree: a stream's row and its first event's are written in one transaction.
-    func nextStreamID() throws -> Int64 {
-        (try queue.read { db in try Int64.fetchOne(db, sql: "SELECT max(stream_id) FROM stream_events") } ?? 0) + 1
+    /// The last version of a stream, or nil when it has none.
+    func lastVersion(ofStream name: String) throws -> Int64? {
+        try queue.read { db in try Self.lastVersion(ofStream: name, in: db) }
     }
 
-    func streamInfo(_ name: String) throws -> (streamID: Int64, lastVersion: Int64)? {
-        try queue.read { db in
-            try Row.fetchOne(db, sql: "SELECT stream_id, last_version FROM streams WHERE name = ?", arguments: [name])
-                .map { ($0[0], $0[1]) }
-        }
+    static func lastVersion(ofStream name: String, in db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT last_version FROM streams WHERE name = ?"), arguments: [name])
     }
 
     /// Positions of a stream's events from version `from`, in order.
     func positions(stream name: String, fromVersion: Int64 = 0) throws -> [Int64] {
-        try queue.read { db in
-            try Int64.fetchAll(
-                db,
-                sql: """
-                    SELECT e.position FROM stream_events e JOIN streams s ON s.stream_id = e.stream_id
-                    WHERE s.name = ? AND e.version >= ? ORDER BY e.version
-                    """, arguments: [name, fromVersion])
+        let from = max(fromVersion, 0)
+        let chunks = try queue.read { db -> [(Int64, Data)] in
+            var chunks: [(Int64, Data)] = []
+            if from < StreamChunk.versions, let first = try Data.fetchOne(db, sql: "SELECT positions FROM streams WHERE name = ?", arguments: [name]) {
+                chunks.append((0, first))
+            }
+            chunks += try Row.fetchAll(
+                db, sql: "SELECT first_version, positions FROM stream_chunks WHERE name = ? AND first_version >= ? ORDER BY first_version",
+                arguments: [name, StreamChunk.firstVersion(of: from)]
+            ).map { ($0[0] as Int64, $0[1] as Data) }
+            return chunks
         }
+        var out: [Int64] = []
+        for (firstVersion, blob) in chunks {
+            let positions = try blob.withUnsafeBytes { raw in try StreamChunk.decode(raw) }
+            for (k, p) in positions.enumerated() where firstVersion + Int64(k) >= from { out.append(p) }
+        }
+        return out
     }
 
     func counts() throws -> (events: Int64, streams: Int64, frames: Int64, rawBytes: Int64) {
@@ -269,56 +275,218 @@ final class LogIndex {
         }
     }
 
-    static func blob(_ id: UUID) -> Data {
-        withUnsafeBytes(of: id.uuid) { Data($0) }
-    }
 }
 
 extension LogIndex {
     /// Inserts one frame's rows (inside the caller's transaction).
-    static func insert(
-        frame: Frame, rows: [(position: Int64, stream: String, version: Int64, id: UUID)],
-        streams: [String: LogWriter.StreamEntry], in db: Database
-    ) throws {
+    static func insert(frame: Frame, rows: [(position: Int64, stream: String, version: Int64, id: UUID)], in db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO frames(\(frameColumns)) VALUES (?,?,?,?,?,?,?,?,?)").execute(arguments: [
             frame.firstPosition, frame.count, frame.segment, frame.offset, frame.length, frame.firstRecordedAt,
             frame.lastRecordedAt, Data(frame.lastHash), frame.rawLength,
         ])
-        let insertID = try db.cachedStatement(sql: "INSERT INTO event_ids(id, position) VALUES (?,?)")
-        let insertStreamEvent = try db.cachedStatement(sql: "INSERT INTO stream_events(stream_id, version, position) VALUES (?,?,?)")
-        let upsertStream = try db.cachedStatement(
-            sql: "INSERT INTO streams(name, stream_id, last_version) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version")
-        var touched: [String: Int64] = [:]
-        // Two rows per event: bound through SQLite's C API (GRDB's argument arrays cost more
-        // than the inserts themselves here).
+        var buckets: [Int64: [UInt8]] = [:]
         for row in rows {
-            guard let entry = streams[row.stream] else { continue }
-            try withUnsafeBytes(of: row.id.uuid) { id in
-                try RawStatement.run(insertID, db) { s in
-                    sqlite3_bind_blob(s, 1, id.baseAddress, 16, sqliteTransient)
-                    sqlite3_bind_int64(s, 2, row.position)
+            let key = IDKey(row.id)
+            key.appendEntry(position: row.position, to: &buckets[key.bucket, default: []])
+        }
+        // In key order: one write per bucket and per stream, each near the last in the B-tree.
+        // Bound through SQLite's C API (GRDB's argument arrays cost more than the writes here).
+        let addEntries = try db.cachedStatement(
+            sql: "INSERT INTO event_ids(bucket, entries) VALUES (?,?) ON CONFLICT(bucket) DO UPDATE SET entries = CAST(entries || excluded.entries AS BLOB)")
+        for bucket in buckets.keys.sorted() {
+            try buckets[bucket]!.withUnsafeBytes { bytes in
+                try RawStatement.run(addEntries, db) { s in
+                    sqlite3_bind_int64(s, 1, bucket)
+                    sqlite3_bind_blob(s, 2, bytes.baseAddress, Int32(bytes.count), sqliteTransient)
                 }
             }
-            try RawStatement.run(insertStreamEvent, db) { s in
-                sqlite3_bind_int64(s, 1, entry.id)
-                sqlite3_bind_int64(s, 2, row.version)
-                sqlite3_bind_int64(s, 3, row.position)
-            }
-            touched[row.stream] = row.version
         }
-        for (name, version) in touched {
-            try upsertStream.execute(arguments: [name, streams[name]!.id, version])
+        try StreamChunk.append(
+            rows.map { (stream: $0.stream, version: $0.version, position: $0.position) }
+                .sorted { ($0.stream, $0.version) < ($1.stream, $1.version) }, in: db)
+    }
+
+    /// The positions filed under `id`'s key, looked up inside the caller's access.
+    static func candidates(ofID id: UUID, in db: Database) throws -> [Int64] {
+        let key = IDKey(id)
+        let select = try db.cachedStatement(sql: "SELECT entries FROM event_ids WHERE bucket = ?")
+        let s = select.sqliteStatement
+        sqlite3_reset(s)
+        defer { sqlite3_reset(s) }
+        sqlite3_bind_int64(s, 1, key.bucket)
+        switch sqlite3_step(s) {
+        case SQLITE_ROW:
+            let count = Int(sqlite3_column_bytes(s, 0))
+            guard count > 0, let bytes = sqlite3_column_blob(s, 0) else { return [] }
+            return try key.positions(in: UnsafeRawBufferPointer(start: bytes, count: count))
+        case SQLITE_DONE:
+            return []
+        case let code:
+            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: select.sql)
+        }
+    }
+}
+
+/// Where an event id is filed in `event_ids` (docs/FORMAT.md). The 16 bytes of the id, as two
+/// big-endian 64-bit halves `hi` and `lo`, are mixed into `k = fmix64(hi ^ fmix64(lo))`
+/// (MurmurHash3's finalizer); the top 16 bits of `k` are the bucket (the row) and the next 32
+/// the tail stored in the row's entry, beside the position. Mixed, not cut from the id: ids that
+/// share a time or a node prefix (UUID versions 1, 6 and 7) would crowd a few buckets.
+///
+/// A key names an id's place, not the id: two ids may share one (with 10 million ids stored, a
+/// new id matches a stored key about once in 28 million appends), so a match is confirmed by
+/// reading the id at its position in the log, and ids that share a key are all kept.
+struct IDKey: Equatable {
+    let bucket: Int64
+    let tail: UInt32
+
+    init(_ id: UUID) {
+        let (hi, lo) = withUnsafeBytes(of: id.uuid) { raw in
+            (UInt64(bigEndian: raw.loadUnaligned(as: UInt64.self)), UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
+        let k = Self.fmix64(hi ^ Self.fmix64(lo))
+        bucket = Int64(k >> 48)
+        tail = UInt32(truncatingIfNeeded: k >> 16)
+    }
+
+    static func fmix64(_ value: UInt64) -> UInt64 {
+        var k = value
+        k ^= k >> 33
+        k &*= 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k &*= 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        return k
+    }
+
+    /// One entry: the tail, 4 bytes big-endian, then the position as an unsigned LEB128 varint.
+    func appendEntry(position: Int64, to entries: inout [UInt8]) {
+        entries.append(UInt8(truncatingIfNeeded: tail >> 24))
+        entries.append(UInt8(truncatingIfNeeded: tail >> 16))
+        entries.append(UInt8(truncatingIfNeeded: tail >> 8))
+        entries.append(UInt8(truncatingIfNeeded: tail))
+        Varint.append(UInt64(position), to: &entries)
+    }
+
+    /// The positions of the entries with this key's tail in a bucket's entries.
+    func positions(in entries: UnsafeRawBufferPointer) throws -> [Int64] {
+        var out: [Int64] = []
+        var i = 0
+        while i < entries.count {
+            guard i + 4 < entries.count else { throw Self.damaged }
+            let t = UInt32(entries[i]) << 24 | UInt32(entries[i + 1]) << 16 | UInt32(entries[i + 2]) << 8 | UInt32(entries[i + 3])
+            i += 4
+            guard let p = Varint.read(entries, at: &i) else { throw Self.damaged }
+            if t == tail { out.append(Int64(p)) }
+        }
+        return out
+    }
+
+    static let damaged = EventStoreError(
+        .corruption, "the index's event_ids row is damaged; delete index.sqlite and run admin init to rebuild it from the log")
+}
+
+/// A stream's positions in the index: chunks of 64 versions (from 0), each the LEB128 varint of
+/// its first position followed by the differences between successive positions (a stream's
+/// positions only grow). The first chunk is kept in the stream's own row of `streams` (most
+/// streams never pass it), the others in `stream_chunks`.
+enum StreamChunk {
+    static let versions: Int64 = 64
+
+    static func firstVersion(of version: Int64) -> Int64 { version / versions * versions }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws -> [Int64] {
+        var out: [Int64] = []
+        var i = 0
+        var position: Int64 = 0
+        while i < bytes.count {
+            guard let v = Varint.read(bytes, at: &i) else { throw damaged }
+            position += Int64(v)
+            out.append(position)
+        }
+        return out
+    }
+
+    /// Adds rows, sorted by stream and version, to their streams: a chunk the rows continue is
+    /// read, extended and written back once; the stream's last version is set.
+    static func append(_ rows: [(stream: String, version: Int64, position: Int64)], in db: Database) throws {
+        let readFirst = try db.cachedStatement(sql: "SELECT positions FROM streams WHERE name = ?")
+        let readLater = try db.cachedStatement(sql: "SELECT positions FROM stream_chunks WHERE name = ? AND first_version = ?")
+        let writeFirst = try db.cachedStatement(
+            sql: "INSERT INTO streams(name, last_version, positions) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE SET last_version = excluded.last_version, positions = excluded.positions")
+        let writeLater = try db.cachedStatement(sql: "INSERT OR REPLACE INTO stream_chunks(name, first_version, positions) VALUES (?,?,?)")
+        let setLastVersion = try db.cachedStatement(sql: "UPDATE streams SET last_version = ? WHERE name = ?")
+        var i = 0
+        var bytes: [UInt8] = []
+        while i < rows.count {
+            let stream = rows[i].stream
+            let first = firstVersion(of: rows[i].version)
+            var last: Int64 = 0
+            var expected = first
+            bytes.removeAll(keepingCapacity: true)
+            if rows[i].version != first {
+                // the chunk exists: this stream's earlier versions are in the index already
+                let stored: Data? =
+                    first == 0
+                    ? try Data.fetchOne(readFirst, arguments: [stream])
+                    : try Data.fetchOne(readLater, arguments: [stream, first])
+                guard let stored else {
+                    throw EventStoreError(
+                        .corruption, "the index has no positions of stream \(stream) before version \(rows[i].version); delete index.sqlite and run admin init to rebuild it from the log")
+                }
+                let positions = try stored.withUnsafeBytes { raw in try decode(raw) }
+                bytes.append(contentsOf: stored)
+                last = positions.last ?? 0
+                expected = first + Int64(positions.count)
+            }
+            while i < rows.count, rows[i].stream == stream, firstVersion(of: rows[i].version) == first {
+                guard rows[i].version == expected, rows[i].position > last else {
+                    throw EventStoreError(
+                        .corruption, "stream \(stream): version \(rows[i].version) at position \(rows[i].position) does not follow version \(expected - 1) at position \(last) in the index")
+                }
+                Varint.append(UInt64(rows[i].position - last), to: &bytes)
+                last = rows[i].position
+                expected += 1
+                i += 1
+            }
+            let lastVersion = expected - 1
+            if first == 0 {
+                try writeFirst.execute(arguments: [stream, lastVersion, Data(bytes)])
+            } else {
+                try writeLater.execute(arguments: [stream, first, Data(bytes)])
+                try setLastVersion.execute(arguments: [lastVersion, stream])
+            }
         }
     }
 
-    /// The position of an id, looked up inside the caller's access.
-    static func position(ofID id: UUID, in db: Database) throws -> Int64? {
-        let select = try db.cachedStatement(sql: "SELECT position FROM event_ids WHERE id = ?")
-        return try withUnsafeBytes(of: id.uuid) { raw in
-            try RawStatement.fetchInt64(select, db) { s in
-                sqlite3_bind_blob(s, 1, raw.baseAddress, 16, sqliteTransient)
-            }
+    static let damaged = EventStoreError(
+        .corruption, "the index's positions of a stream are damaged; delete index.sqlite and run admin init to rebuild it from the log")
+}
+
+/// Unsigned LEB128: 7 bits a byte, low first, the high bit set on every byte but the last.
+enum Varint {
+    static func append(_ value: UInt64, to out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
         }
+        out.append(UInt8(v))
+    }
+
+    /// The value at `i` (moved past it), or nil when the bytes end inside it or it is longer
+    /// than 9 bytes (positions are under 2^63).
+    static func read(_ bytes: UnsafeRawBufferPointer, at i: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count, shift < 63 {
+            let b = bytes[i]
+            i += 1
+            value |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return value }
+            shift += 7
+        }
+        return nil
     }
 }
 
@@ -334,19 +502,6 @@ enum RawStatement {
         bind(s)
         let code = sqlite3_step(s)
         guard code == SQLITE_DONE else { throw failure(db, code, statement) }
-    }
-
-    static func fetchInt64(_ statement: Statement, _ db: Database, bind: (OpaquePointer) -> Void) throws -> Int64? {
-        let s = statement.sqliteStatement
-        sqlite3_reset(s)
-        sqlite3_clear_bindings(s)
-        bind(s)
-        defer { sqlite3_reset(s) }
-        switch sqlite3_step(s) {
-        case SQLITE_ROW: return sqlite3_column_int64(s, 0)
-        case SQLITE_DONE: return nil
-        case let code: throw failure(db, code, statement)
-        }
     }
 
     private static func failure(_ db: Database, _ code: Int32, _ statement: Statement) -> DatabaseError {

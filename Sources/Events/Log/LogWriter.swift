@@ -30,14 +30,8 @@ final class LogWriter {
     private(set) var lastHash: [UInt8]?
     private(set) var lastRecordedAt: Int64 = Int64.min
     private(set) var domain = DomainState()
-    private var nextStreamID: Int64 = 1
-    private var streamCache: [String: StreamEntry] = [:]
-
-    struct StreamEntry {
-        var id: Int64
-        var lastVersion: Int64
-        var isNew: Bool
-    }
+    /// The last version of streams looked up or appended to (the open request's included).
+    private var streamVersions: [String: Int64] = [:]
 
     // The open frame.
     private var lines: [UInt8] = []
@@ -64,7 +58,6 @@ final class LogWriter {
         var nextPosition: Int64
         var lastHash: [UInt8]?
         var lastRecordedAt: Int64
-        var nextStreamID: Int64
         var createdSegmentCount: Int
     }
 
@@ -89,7 +82,6 @@ final class LogWriter {
         if segmentEnd > 0 {
             segment = try PosixFile(path: layout.segmentPath(firstPosition: segmentFirst), flags: O_RDWR)
         }
-        nextStreamID = try index.nextStreamID()
     }
 
     // MARK: the index connection
@@ -145,10 +137,9 @@ final class LogWriter {
         do {
             try options.indexCommitFault?()
             try withDatabase { db in try db.commit() }
-            for key in streamCache.keys { streamCache[key]?.isNew = false }
         } catch {
             try? withDatabase { db in if db.isInsideTransaction { try db.rollback() } }
-            streamCache.removeAll()
+            streamVersions.removeAll()
             indexLag = "\(error)"
             logger.warning(
                 "the log is durable through position \(head), but the index could not be updated; it catches up from the log",
@@ -175,8 +166,7 @@ final class LogWriter {
         guard tail.nextPosition == nextPosition else {
             throw EventStoreError(.io, "the index caught up to position \(tail.nextPosition - 1), the writer is at \(head); reopen the store")
         }
-        nextStreamID = try index.nextStreamID()
-        streamCache.removeAll()
+        streamVersions.removeAll()
         indexLag = nil
     }
 
@@ -186,8 +176,7 @@ final class LogWriter {
         precondition(groupOpen && mark == nil)
         mark = Mark(
             segmentFirst: segmentFirst, segmentEnd: segmentEnd, nextPosition: nextPosition, lastHash: lastHash,
-            lastRecordedAt: lastRecordedAt, nextStreamID: nextStreamID,
-            createdSegmentCount: createdSegments.count)
+            lastRecordedAt: lastRecordedAt, createdSegmentCount: createdSegments.count)
         rollback = DomainState.Rollback()
         try withDatabase { db in try db.execute(sql: "SAVEPOINT request") }
     }
@@ -209,6 +198,7 @@ final class LogWriter {
     func abandonRequest() throws {
         guard let mark else { return }
         dropInFlight()
+        storedIDs.forget()
         lines.removeAll(keepingCapacity: true)
         frameCount = 0
         pendingIDs.removeAll()
@@ -233,8 +223,7 @@ final class LogWriter {
         lastRecordedAt = mark.lastRecordedAt
         rollback?.restore(&domain)
         rollback = nil
-        nextStreamID = mark.nextStreamID
-        streamCache.removeAll()
+        streamVersions.removeAll()
         self.mark = nil
     }
 
@@ -261,9 +250,8 @@ final class LogWriter {
         if let id = event.id, let existing = try existingPosition(of: id) {
             return .duplicate(position: existing)
         }
-        let stream = try streamEntry(event.stream)
         let admitted = try AppendRules.admit(
-            event, validate: validate, streamLastVersion: stream?.lastVersion,
+            event, validate: validate, streamLastVersion: try lastVersion(ofStream: event.stream),
             tail: AppendRules.Tail(nextPosition: nextPosition, lastHash: lastHash, lastRecordedAt: lastRecordedAt),
             now: options.clock().milliseconds, domain: domain)
         let (position, version, recordedAt) = (admitted.position, admitted.version, admitted.recordedAt)
@@ -284,32 +272,30 @@ final class LogWriter {
         nextPosition += 1
         pendingIDs[id] = position
         pendingRows.append((position, event.stream, version, id))
-        if var entry = stream {
-            entry.lastVersion = version
-            streamCache[event.stream] = entry
-        } else {
-            streamCache[event.stream] = StreamEntry(id: nextStreamID, lastVersion: version, isNew: true)
-            nextStreamID += 1
-        }
+        streamVersions[event.stream] = version
         domain.apply(type: event.type, stream: event.stream, occurredAt: event.occurredAt, data: event.data, recordingInto: &rollback)
         return .appended(position: position, version: version)
     }
 
+    /// Where an id is stored: in the open frame, the frame being compressed, or (the index files
+    /// it under a key that other ids may share) the position among the key's whose line has it.
     private func existingPosition(of id: UUID) throws -> Int64? {
         if let p = pendingIDs[id] ?? inFlight?.ids[id] { return p }
-        return try withDatabase { db in try LogIndex.position(ofID: id, in: db) }
+        return try withDatabase { db in
+            for p in try LogIndex.candidates(ofID: id, in: db) where try storedIDs.id(at: p, in: db) == id { return p }
+            return nil
+        }
     }
 
-    private func streamEntry(_ name: String) throws -> StreamEntry? {
-        if let entry = streamCache[name] { return entry }
-        let row = try withDatabase { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT stream_id, last_version FROM streams WHERE name = ?"), arguments: [name])
-        }
-        guard let row else { return nil }
-        let entry = StreamEntry(id: row[0], lastVersion: row[1], isNew: false)
-        if streamCache.count > 100_000, pendingRows.isEmpty, inFlight == nil { streamCache.removeAll() }
-        streamCache[name] = entry
-        return entry
+    private lazy var storedIDs = StoredIDs(layout: layout)
+
+    private func lastVersion(ofStream name: String) throws -> Int64? {
+        if let version = streamVersions[name] { return version }
+        let version = try withDatabase { db in try LogIndex.lastVersion(ofStream: name, in: db) }
+        guard let version else { return nil }
+        if streamVersions.count > 100_000, pendingRows.isEmpty, inFlight == nil { streamVersions.removeAll() }
+        streamVersions[name] = version
+        return version
     }
 
     // MARK: frames and segments
@@ -435,10 +421,7 @@ final class LogWriter {
             firstPosition: frame.first, count: Int64(frame.count), segment: segmentFirst, offset: Int64(offset),
             length: Int64(bytes.count), firstRecordedAt: frame.firstRecorded, lastRecordedAt: frame.lastRecorded,
             lastHash: header.lastHash, rawLength: Int64(frame.lines.count))
-        let streams = streamCache
-        try withDatabase { db in
-            try LogIndex.insert(frame: entry, rows: frame.rows, streams: streams, in: db)
-        }
+        try withDatabase { db in try LogIndex.insert(frame: entry, rows: frame.rows, in: db) }
         // Its line buffer, emptied, is the next frame's (taken out first, so it is not copied).
         var buffer: [UInt8] = []
         swap(&buffer, &frame.lines)

@@ -367,10 +367,10 @@ struct Recovery {
 
     /// The frames checked since the last COMMIT, indexed when a COMMIT frame ends their transaction.
     private struct MissingFrames {
-        var streams: StreamTable
+        let index: LogIndex
         var frames: [PendingFrame] = []
 
-        init(index: LogIndex) { streams = StreamTable(index: index) }
+        init(index: LogIndex) { self.index = index }
 
         /// Adds a checked frame; a COMMIT frame indexes it and those before it. Returns whether it did.
         mutating func add(
@@ -384,7 +384,11 @@ struct Recovery {
                     lastHash: h.lastHash, rawLength: Int64(h.uncompressedLength)), rows
             ))
             guard h.isCommit else { return false }
-            try streams.insert(frames)
+            try index.queue.write { db in
+                for (frame, rows) in frames {
+                    try LogIndex.insert(frame: frame, rows: rows.map { (position: $0.0, stream: $0.1, version: $0.2, id: $0.3) }, in: db)
+                }
+            }
             report.indexedFrames += frames.count
             frames.removeAll()
             return true
@@ -483,41 +487,5 @@ struct Recovery {
 
     private func hashBytes(_ digest: [UInt8]?) -> [UInt8] {
         digest ?? [UInt8](repeating: 0, count: 32)
-    }
-}
-
-/// Assigns stream ids while the index is rebuilt from the log.
-struct StreamTable {
-    let index: LogIndex
-    var entries: [String: LogWriter.StreamEntry] = [:]
-    var nextID: Int64
-
-    init(index: LogIndex) {
-        self.index = index
-        nextID = (try? index.nextStreamID()) ?? 1
-    }
-
-    mutating func insert(_ frames: [(LogIndex.Frame, [(Int64, String, Int64, UUID)])]) throws {
-        var local = entries
-        var next = nextID
-        for (_, rows) in frames {
-            for row in rows where local[row.1] == nil {
-                if let existing = try index.streamInfo(row.1) {
-                    local[row.1] = LogWriter.StreamEntry(id: existing.streamID, lastVersion: existing.lastVersion, isNew: false)
-                } else {
-                    local[row.1] = LogWriter.StreamEntry(id: next, lastVersion: -1, isNew: true)
-                    next += 1
-                }
-            }
-        }
-        try index.queue.write { db in
-            for (frame, rows) in frames {
-                try LogIndex.insert(
-                    frame: frame, rows: rows.map { (position: $0.0, stream: $0.1, version: $0.2, id: $0.3) }, streams: local, in: db)
-            }
-        }
-        entries = local
-        nextID = next
-        if entries.count > 100_000 { entries.removeAll() }
     }
 }
