@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Testing
 import TestSupport
 
@@ -121,6 +122,25 @@ import TestSupport
             #expect(read.map(\.position) == Array(positions.dropFirst(Int(min(from, 150)))))
             #expect(read.map(\.version) == Array(min(from, 150)..<150))
             #expect(try reader.streamVersion("note-long") == 149)
+        }
+    }
+
+    /// The index is derived and nothing checks its blobs when it opens: a stream whose positions
+    /// point at another stream's events is refused when read, not answered with them.
+    @Test func aStreamWhosePositionsAreDamagedIsRefusedNotMixed() throws {
+        try withTemporaryDirectory { dir in
+            let store = try TestStore.create(in: dir)
+            try store.withWriter { (s: EventStore) throws in
+                _ = try s.append((0..<3).map { Sample.note("note-a", $0) } + (0..<3).map { Sample.note("note-b", $0) }, validate: false)
+            }
+            #expect(try EventLogReader(layout: store.layout).stream("note-b").map(\.position) == [4, 5, 6])
+            let queue = try DatabaseQueue(path: store.layout.index)
+            try queue.write { db in
+                try db.execute(sql: "UPDATE streams SET positions = (SELECT positions FROM streams WHERE name = 'note-a') WHERE name = 'note-b'")
+            }
+            try queue.close()
+            #expect(throws: EventStoreError.self) { try EventLogReader(layout: store.layout).stream("note-b") }
+            #expect(try EventLogReader(layout: store.layout).stream("note-a").count == 3)
         }
     }
 

@@ -397,6 +397,14 @@ public final class EventLogReader: @unchecked Sendable {
             }
             let line = lineTable[Int(p - cachedFrame!.firstPosition)]
             let event = try line.withUnsafeBufferPointer { try EventCodec.decodeRecorded(line: $0) }
+            // The index is derived and unchecked: what it says of a stream is checked against
+            // the lines, so that a damaged index fails loudly instead of mixing streams.
+            let expected = out.last.map { $0.version + 1 } ?? max(fromVersion, 0)
+            guard event.stream == name, event.version == expected else {
+                throw EventStoreError(
+                    .corruption,
+                    "the index gives position \(p) as version \(expected) of stream \(name), but the log holds version \(event.version) of \(event.stream) there; delete index.sqlite and run admin init to rebuild it from the log")
+            }
             out.append(event)
         }
         return out
