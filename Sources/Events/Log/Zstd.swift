@@ -20,14 +20,15 @@ package final class ZstdCompressor {
     /// Compresses `input` into one zstd frame that records its content size.
     package func compress(_ input: UnsafeRawBufferPointer) throws(EventStoreError) -> [UInt8] {
         let bound = ZSTD_compressBound(input.count)
-        var output = [UInt8](repeating: 0, count: bound)
-        let written = output.withUnsafeMutableBytes { out in
-            ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
+        var written = 0
+        // Not zeroed first: zstd writes the `written` bytes that are kept, the rest is dropped.
+        let output = [UInt8](unsafeUninitializedCapacity: bound) { out, count in
+            written = ZSTD_compress2(context, out.baseAddress, bound, input.baseAddress, input.count)
+            count = ZSTD_isError(written) != 0 ? 0 : written
         }
         if ZSTD_isError(written) != 0 {
             throw EventStoreError(.io, "zstd compression failed: \(String(cString: ZSTD_getErrorName(written)))")
         }
-        output.removeLast(bound - written)
         return output
     }
 }
