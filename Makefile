@@ -2,7 +2,7 @@
 SWIFT ?= swift
 STORE ?= ./store
 
-.PHONY: demo test bench build release deps clean crash-campaign fuzz bitflip-campaign browser-test
+.PHONY: demo test bench build release deps clean crash-campaign fuzz bitflip-campaign browser-test pg-hosts-campaign
 
 deps:
 	@scripts/deps.sh
@@ -44,3 +44,7 @@ bitflip-campaign: build
 ## The dashboard in headless Chromium against `admin serve` on a generated store (screenshots in .build/browser-test/).
 browser-test: deps
 	scripts/browser-test.sh
+
+## One PostgreSQL store, appenders on three hosts (network namespaces): a link cut mid-import, imports killed with -9 mid-transaction; nothing acknowledged lost or doubled (HOSTS, ROUNDS, KILLS, CUT, SEED).
+pg-hosts-campaign: release
+	SELFTEST=$${SELFTEST:-1} python3 scripts/pg_hosts_campaign.py --admin .build/release/admin

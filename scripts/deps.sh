@@ -9,6 +9,8 @@ pkg-config --exists libzstd 2>/dev/null || need+=(libzstd-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 command -v zstd >/dev/null 2>&1 || need+=(zstd)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+# ip (iproute2): the several-hosts test puts appenders in network namespaces.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 # PostgreSQL's server binaries: the tests run the PostgreSQL backend on a throwaway server.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 python3 -c "import jsonschema, openapi_spec_validator" >/dev/null 2>&1 \
