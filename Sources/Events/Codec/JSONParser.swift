@@ -182,16 +182,14 @@ public struct JSONParser {
         let start = index
         var hasEscapes = false
         while true {
+            index = JSONScan.firstSpecial(buffer, from: index)
             guard index < buffer.count else { throw fail("unterminated string") }
             let byte = buffer[index]
             if byte == UInt8(ascii: "\"") { break }
             if byte < 0x20 { throw fail("control character in a string") }
-            if byte == UInt8(ascii: "\\") {
-                hasEscapes = true
-                index += 2
-                continue
-            }
-            index += 1
+            // a backslash (firstSpecial stops at nothing else): the escaped byte is skipped
+            hasEscapes = true
+            index += 2
         }
         let end = index
         index += 1  // the closing quote
