@@ -49,3 +49,24 @@ import Testing
         }
     }
 }
+
+/// Canonical objects sort their keys by UTF-8 bytes (a prefix before what extends it).
+@Suite struct CanonicalKeyOrderTests {
+    @Test func keysSortByTheirUTF8Bytes() {
+        let keys = ["b", "a", "ab", "", "Z", "é", "e", "я", "є", "a\u{0301}", "aa", "\u{1F600}", "~"]
+        var object: [String: JSONValue] = [:]
+        for (n, k) in keys.enumerated() { object[k] = .int(Int64(n)) }
+        var out: [UInt8] = []
+        JSONValue.writeObject(object, into: &out)
+        let expected = keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var manual: [UInt8] = [UInt8(ascii: "{")]
+        for (n, k) in expected.enumerated() {
+            if n > 0 { manual.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(k, into: &manual)
+            manual.append(UInt8(ascii: ":"))
+            manual += Array(String(keys.firstIndex(of: k)!).utf8)
+        }
+        manual.append(UInt8(ascii: "}"))
+        #expect(String(decoding: out, as: UTF8.self) == String(decoding: manual, as: UTF8.self))
+    }
+}
