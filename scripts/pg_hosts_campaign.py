@@ -178,7 +178,7 @@ def main():
         kill_fraction = {b: rng.uniform(0.1, 1.0) for b in killed_batches}
         kill_after = {}
 
-        acked, outcome, lock = set(), {}, threading.Lock()
+        acked, outcome, lock, reasons = set(), {}, threading.Lock(), []
 
         def run_import(host, key, sent_from):
             path, _ = batches[key]
@@ -210,6 +210,8 @@ def main():
                     print(f"calibration: an import of {BATCH} events from host 3 took {took * 1000:.0f} ms", flush=True)
                 with lock:
                     outcome[(host, b)] = rc
+                    if rc not in (0, -signal.SIGKILL):
+                        reasons.append(f"host {host} batch {b}: exit {rc}: {(err.strip().splitlines() or ['?'])[-1][:200]}")
                     if rc == 0:
                         acked.add((host, b))
 
@@ -243,6 +245,8 @@ def main():
               f"({killed} killed with -9, {failed} failed otherwise); longest import by host: "
               + ", ".join(f"{h}: {t:.2f} s" for h, t in sorted(longest.items()))
               + (f" (host 2's link was down twice for {CUT:.0f} s)" if HOSTS >= 2 else ""), flush=True)
+        for r in reasons:
+            print(f"  not acknowledged (refused, not lost): {r}", flush=True)
 
         def check(phase, all_expected):
             v = sh(admin, "verify", "--store", url(1), check=False)
