@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 
@@ -62,21 +63,36 @@ func runTool(_ executable: String, _ arguments: [String]) throws -> Int32 {
 let tamperOneLeaderboardTotal =
     "UPDATE leaderboard_score SET total = 999 WHERE submissionId = (SELECT min(submissionId) FROM leaderboard_score)"
 
-/// Runs python3 (from PATH) with `arguments` to its end, in `directory` when given.
-func runPython(_ arguments: [String], in directory: URL? = nil) throws -> ChildResult {
+/// Runs python3 (from PATH) with `arguments` to its end, in `directory` when given, with the
+/// test process's environment changed by `environment` (a nil value removes the variable).
+func runPython(_ arguments: [String], in directory: URL? = nil, environment: [String: String?] = [:]) throws -> ChildResult {
     let process = Process()
     if let directory { process.currentDirectoryURL = directory }
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["python3"] + arguments
+    if !environment.isEmpty {
+        var env = ProcessInfo.processInfo.environment
+        for (name, value) in environment { env[name] = value }
+        process.environment = env
+    }
+    process.standardInput = FileHandle.nullDevice
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out
     process.standardError = err
     try process.run()
+    // Both pipes drained at once: a child that fills one while the other is read would block.
+    let stderr = Mutex(Data())
+    let drained = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        stderr.withLock { $0 = data }
+        drained.signal()
+    }
     let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    drained.wait()
     process.waitUntilExit()
     return ChildResult(
         status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self), signalled: false)
+        stderr: String(decoding: stderr.withLock { $0 }, as: UTF8.self), signalled: false)
 }

@@ -24,29 +24,13 @@ import TestSupport
     static func campaign(runs: Int, seed: String, extra: [String: String] = [:]) throws -> Outcome {
         let admin = try TestPaths.adminBinary()
         return try withTemporaryDirectory { dir in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script.path]
-            var env = ProcessInfo.processInfo.environment
-            env.removeValue(forKey: "HROMADA_STORE")
-            env["ADMIN"] = admin.path
-            env["RUNS"] = String(runs)
-            env["SEED"] = seed
-            env["EVENTS"] = "900"
-            env["QUIET"] = "1"
-            env["WORK"] = dir.appendingPathComponent("work").path
+            var env: [String: String?] = [
+                "HROMADA_STORE": nil, "ADMIN": admin.path, "RUNS": String(runs), "SEED": seed, "EVENTS": "900", "QUIET": "1",
+                "WORK": dir.appendingPathComponent("work").path,
+            ]
             for (k, v) in extra { env[k] = v }
-            process.environment = env
-            let out = dir.appendingPathComponent("out.txt")
-            FileManager.default.createFile(atPath: out.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: out)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            try handle.close()
-            return Outcome(status: process.terminationStatus, output: (try? String(contentsOf: out, encoding: .utf8)) ?? "")
+            let run = try runPython([script.path], environment: env)
+            return Outcome(status: run.status, output: run.stdout + run.stderr)
         }
     }
 

@@ -13,33 +13,14 @@ import TestSupport
     @Test func appendersOnThreeHostsLoseNothingAcknowledgedThroughALinkCutAndKills() throws {
         let admin = try TestPaths.adminBinary()
         let script = TestPaths.repoRoot.appendingPathComponent("scripts/pg_hosts_campaign.py")
-        let run = try withTemporaryDirectory { dir -> (Int32, String) in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", script.path, "--admin", admin.path]
-            var env = ProcessInfo.processInfo.environment
-            env.removeValue(forKey: "HROMADA_STORE")
-            // names and addresses of their own, apart from a `make pg-hosts-campaign` running
-            env["NETNS_PREFIX"] = "hlt\(getpid() % 10_000)"
-            env["SUBNET"] = "79"
-            env["SEED"] = "20261207"
-            env["ROUNDS"] = "8"
-            env["KILLS"] = "3"
-            env["CUT"] = "1"
-            env["SELFTEST"] = "1"
-            process.environment = env
-            let out = dir.appendingPathComponent("out.txt")
-            FileManager.default.createFile(atPath: out.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: out)
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            try handle.close()
-            return (process.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
-        }
-        let (status, output) = run
+        // names and addresses of their own, apart from a `make pg-hosts-campaign` running
+        let run = try runPython(
+            [script.path, "--admin", admin.path],
+            environment: [
+                "HROMADA_STORE": nil, "NETNS_PREFIX": "hlt\(getpid() % 10_000)", "SUBNET": "79", "SEED": "20261207",
+                "ROUNDS": "8", "KILLS": "3", "CUT": "1", "SELFTEST": "1",
+            ])
+        let (status, output) = (run.status, run.stdout + run.stderr)
         print(output)
         #expect(status == 0, "the campaign failed (exit \(status)):\n\(output)")
         #expect(output.contains("selftest: the planted lost batch was flagged"), "\(output)")

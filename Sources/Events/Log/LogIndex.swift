@@ -33,6 +33,9 @@ final class LogIndex {
 
     static let schemaVersion = 3
 
+    /// What the index files of one event.
+    typealias EventRow = (position: Int64, stream: String, version: Int64, id: UUID)
+
     init(path: String, readOnly: Bool) throws {
         self.path = path
         var config = Configuration()
@@ -183,13 +186,15 @@ final class LogIndex {
 
     /// The frame that holds `position`.
     func frame(containing position: Int64) throws -> Frame? {
-        try queue.read { db in
-            try Row.fetchOne(
-                db,
-                sql: "SELECT \(Self.frameColumns) FROM frames WHERE first_position <= ? ORDER BY first_position DESC LIMIT 1",
-                arguments: [position]
-            ).map(Self.frame(from:)).flatMap { $0.lastPosition >= position ? $0 : nil }
-        }
+        try queue.read { db in try Self.frame(containing: position, in: db) }
+    }
+
+    /// The frame that holds `position`, looked up inside the caller's access.
+    static func frame(containing position: Int64, in db: Database) throws -> Frame? {
+        try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT \(frameColumns) FROM frames WHERE first_position <= ? ORDER BY first_position DESC LIMIT 1"),
+            arguments: [position]
+        ).map(frame(from:)).flatMap { $0.lastPosition >= position ? $0 : nil }
     }
 
     /// The last frame whose first event was recorded at or before `ms`.
@@ -222,10 +227,11 @@ final class LogIndex {
     func positions(stream name: String, fromVersion: Int64 = 0) throws -> [Int64] {
         let from = max(fromVersion, 0)
         let chunks = try queue.read { db -> [(Int64, Data)] in
-            var chunks: [(Int64, Data)] = []
-            if from < StreamChunk.versions, let first = try Data.fetchOne(db, sql: "SELECT positions FROM streams WHERE name = ?", arguments: [name]) {
-                chunks.append((0, first))
-            }
+            guard let stream = try Row.fetchOne(db, sql: "SELECT last_version, positions FROM streams WHERE name = ?", arguments: [name])
+            else { return [] }
+            var chunks: [(Int64, Data)] = from < StreamChunk.versions ? [(0, stream[1])] : []
+            // the other chunks only when the stream has passed its first (most never do)
+            guard (stream[0] as Int64) >= StreamChunk.versions else { return chunks }
             chunks += try Row.fetchAll(
                 db, sql: "SELECT first_version, positions FROM stream_chunks WHERE name = ? AND first_version >= ? ORDER BY first_version",
                 arguments: [name, StreamChunk.firstVersion(of: from)]
@@ -279,7 +285,7 @@ final class LogIndex {
 
 extension LogIndex {
     /// Inserts one frame's rows (inside the caller's transaction).
-    static func insert(frame: Frame, rows: [(position: Int64, stream: String, version: Int64, id: UUID)], in db: Database) throws {
+    static func insert(frame: Frame, rows: [EventRow], in db: Database) throws {
         try db.cachedStatement(sql: "INSERT INTO frames(\(frameColumns)) VALUES (?,?,?,?,?,?,?,?,?)").execute(arguments: [
             frame.firstPosition, frame.count, frame.segment, frame.offset, frame.length, frame.firstRecordedAt,
             frame.lastRecordedAt, Data(frame.lastHash), frame.rawLength,

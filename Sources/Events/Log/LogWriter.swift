@@ -40,7 +40,7 @@ final class LogWriter {
     private var frameFirstRecorded: Int64 = 0
     private var frameLastRecorded: Int64 = 0
     private var pendingIDs: [UUID: Int64] = [:]
-    private var pendingRows: [(position: Int64, stream: String, version: Int64, id: UUID)] = []
+    private var pendingRows: [LogIndex.EventRow] = []
 
     // Group and request bookkeeping.
     private var groupOpen = false
@@ -313,13 +313,13 @@ final class LogWriter {
         let lastHash: [UInt8]
         var lines: [UInt8]
         var ids: [UUID: Int64]
-        var rows: [(position: Int64, stream: String, version: Int64, id: UUID)]
+        var rows: [LogIndex.EventRow]
         var body: Result<(compressed: [UInt8], crc: UInt32), EventStoreError>?
         let done = DispatchSemaphore(value: 0)
 
         init(
             first: Int64, count: Int, firstRecorded: Int64, lastRecorded: Int64, startHash: [UInt8]?, lastHash: [UInt8],
-            lines: [UInt8], ids: [UUID: Int64], rows: [(position: Int64, stream: String, version: Int64, id: UUID)]
+            lines: [UInt8], ids: [UUID: Int64], rows: [LogIndex.EventRow]
         ) {
             (self.first, self.count, self.firstRecorded, self.lastRecorded) = (first, count, firstRecorded, lastRecorded)
             (self.startHash, self.lastHash, self.lines, self.ids, self.rows) = (startHash, lastHash, lines, ids, rows)

@@ -112,7 +112,7 @@ struct Recovery {
     }
 
     typealias Segments = [(first: Int64, path: String)]
-    typealias PendingFrame = (LogIndex.Frame, [(Int64, String, Int64, UUID)])
+    typealias PendingFrame = (LogIndex.Frame, [LogIndex.EventRow])
 
     /// The steps, in order: drop an empty segment a torn roll left; check the part of the log the
     /// index knows (or rebuild the index); scan the rest, indexing the committed frames the index
@@ -328,7 +328,7 @@ struct Recovery {
     /// - Throws: ``LogDamage`` when it does not continue the log.
     private func checkFrame(
         _ frame: FrameScanner.ReadFrame, _ segments: Segments, _ n: Int, cursor: inout Cursor, committed: Cursor, claim: LogIndex.Frame?
-    ) throws -> [(Int64, String, Int64, UUID)] {
+    ) throws -> [LogIndex.EventRow] {
         let h = frame.header
         func fail(_ position: Int64, _ reason: String) throws -> Never {
             throw damage(segments, n, offset: frame.offset, position: position, reason: reason, committed: committed,
@@ -340,7 +340,7 @@ struct Recovery {
         guard h.firstRecordedAt >= cursor.lastRecorded, h.lastRecordedAt >= h.firstRecordedAt else {
             try fail(h.firstPosition, "recordedAt decreases")
         }
-        var rows: [(Int64, String, Int64, UUID)] = []
+        var rows: [LogIndex.EventRow] = []
         do {
             cursor.previousHash = try ChainCheck.check(
                 body: frame.body, firstPosition: h.firstPosition, count: Int(h.count), previous: cursor.previousHash
@@ -374,7 +374,7 @@ struct Recovery {
 
         /// Adds a checked frame; a COMMIT frame indexes it and those before it. Returns whether it did.
         mutating func add(
-            _ frame: FrameScanner.ReadFrame, segment: Int64, rows: [(Int64, String, Int64, UUID)], report: inout RecoveryReport
+            _ frame: FrameScanner.ReadFrame, segment: Int64, rows: [LogIndex.EventRow], report: inout RecoveryReport
         ) throws -> Bool {
             let h = frame.header
             frames.append((
@@ -386,7 +386,7 @@ struct Recovery {
             guard h.isCommit else { return false }
             try index.queue.write { db in
                 for (frame, rows) in frames {
-                    try LogIndex.insert(frame: frame, rows: rows.map { (position: $0.0, stream: $0.1, version: $0.2, id: $0.3) }, in: db)
+                    try LogIndex.insert(frame: frame, rows: rows, in: db)
                 }
             }
             report.indexedFrames += frames.count

@@ -41,12 +41,7 @@ final class StoredIDs {
 
     private func load(_ position: Int64, _ db: Database) throws {
         forget()
-        guard
-            let found = try Row.fetchOne(
-                db, sql: "SELECT \(LogIndex.frameColumns) FROM frames WHERE first_position <= ? ORDER BY first_position DESC LIMIT 1",
-                arguments: [position]
-            ).map(LogIndex.frame(from:)), found.lastPosition >= position
-        else {
+        guard let found = try LogIndex.frame(containing: position, in: db) else {
             throw EventStoreError(.corruption, "the index files an id at position \(position) but has no frame holding it")
         }
         let file = try PosixFile(path: layout.segmentPath(firstPosition: found.segment), flags: O_RDONLY)
