@@ -15,17 +15,24 @@ nothing. A batch whose command exits 0 is acknowledged. Faults while they run:
     after BEGIN, before COMMIT, or while the COMMIT is on its way);
   - any import that does not end within TIMEOUT seconds is killed with -9 as well.
 
+WORKERS worker hosts (namespaces after the appenders') each run `admin workers` on the same
+store, folding the shared log into read models of their own (`--read-models`), woken by
+LISTEN/NOTIFY. The first worker host's link is cut for CUT seconds twice while the appenders
+run; the second worker is killed with -9 once mid-run and started again.
+
 Then, from the database's host:
   1. `admin verify` passes (chain, batches, head);
   2. the export has positions 1..N dense and every event id once;
   3. every acknowledged batch is there whole, exactly once; every other batch whole or not at all;
   4. every batch is sent again, each from another host than its own: the acknowledged ones add
      nothing (ids are idempotent across hosts), the missing ones land now; then 1-3 again, and now
-     every batch is there whole, exactly once.
+     every batch is there whole, exactly once;
+  5. each worker host reaches the head, stops cleanly on SIGTERM, and its read models equal a
+     fresh fold of the log (`admin replay --check`, table by table), every checkpoint at the head.
 
 Usage: scripts/pg_hosts_campaign.py [--admin .build/release/admin] (root, iproute2, PostgreSQL
 server binaries; `make pg-hosts-campaign`). Environment: HOSTS (3), ROUNDS (40), BATCH (25),
-KILLS (10), CUT (3), SEED (random, printed), SELFTEST=1 (a planted lost batch must be
+KILLS (10), CUT (3), WORKERS (2), SEED (random, printed), SELFTEST=1 (a planted lost batch must be
 flagged first), KEEP=1 keeps the working folder, NETNS_PREFIX
 (hlcamp) and SUBNET (77: addresses 10.77.N.x) to run two campaigns side by side.
 """
@@ -48,6 +55,7 @@ HOSTS = int(ENV.get("HOSTS", "3"))
 ROUNDS = int(ENV.get("ROUNDS", "40"))
 BATCH = int(ENV.get("BATCH", "25"))
 KILLS = int(ENV.get("KILLS", "10"))
+WORKERS = int(ENV.get("WORKERS", "2"))
 CUT = float(ENV.get("CUT", "3"))
 TIMEOUT = float(ENV.get("TIMEOUT", "60"))
 SEED = int(ENV.get("SEED", str(random.randrange(1 << 30))))
@@ -152,9 +160,10 @@ def main():
     print(f"pg hosts campaign: SEED={SEED} HOSTS={HOSTS} ROUNDS={ROUNDS} BATCH={BATCH} KILLS={KILLS} CUT={CUT}", flush=True)
     work = tempfile.mkdtemp(prefix="hl-pg-hosts-")
     os.chmod(work, 0o755)
-    net = Network(HOSTS)
+    net = Network(HOSTS + WORKERS)
     server = None
     failures = []
+    workers = {}
     try:
         server = Server(work)
         url = lambda n: f"postgres://camp@10.{NET}.{n}.1:{server.port}/postgres?schema=camp"
@@ -180,6 +189,38 @@ def main():
 
         acked, outcome, lock, reasons = set(), {}, threading.Lock(), []
 
+        # the worker hosts: each folds the log into read models of its own
+        worker_hosts = list(range(HOSTS + 1, HOSTS + WORKERS + 1))
+
+        def start_worker(n):
+            log = open(os.path.join(work, f"worker-{n}.log"), "a")
+            workers[n] = subprocess.Popen(
+                ["ip", "netns", "exec", f"{PREFIX}{n}", admin, "workers", "--store", url(n),
+                 "--read-models", os.path.join(work, f"read-models-{n}"), "--log-level", "info"],
+                stdout=log, stderr=log)
+
+        def in_host(n, *args):
+            return sh("ip", "netns", "exec", f"{PREFIX}{n}", admin, *args, "--store", url(n),
+                      "--read-models", os.path.join(work, f"read-models-{n}"), check=False)
+
+        for n in worker_hosts:
+            start_worker(n)
+        worker_faults = []
+
+        def worker_cut():
+            n = worker_hosts[0]
+            net.cut(n, up=False)
+            time.sleep(CUT)
+            net.cut(n, up=True)
+            worker_faults.append(f"host {n}'s link cut for {CUT:.0f} s")
+
+        def worker_kill():
+            n = worker_hosts[1]
+            workers[n].send_signal(signal.SIGKILL)
+            workers[n].wait()
+            start_worker(n)
+            worker_faults.append(f"host {n}'s worker killed with -9 and started again")
+
         def run_import(host, key, sent_from):
             path, _ = batches[key]
             cmd = ["ip", "netns", "exec", f"{PREFIX}{sent_from}", admin, "import", path, "--store", url(sent_from)]
@@ -202,6 +243,11 @@ def main():
                 started_at = time.time()
                 if host == 2 and b in cut_points:
                     cut_soon()
+                if host == 1 and worker_hosts and b in (ROUNDS // 4, 3 * ROUNDS // 4):
+                    cuts.append(threading.Thread(target=worker_cut))
+                    cuts[-1].start()
+                if host == 1 and len(worker_hosts) > 1 and b == ROUNDS // 2:
+                    worker_kill()
                 rc, out, err = run_import(host, (host, b), host)
                 longest[host] = max(longest.get(host, 0), time.time() - started_at)
                 if host == 3 and b == 0:
@@ -315,7 +361,52 @@ def main():
                 appended_again += 1
         print(f"phase 2: every batch sent again from another host; {appended_again} batches landed only now", flush=True)
         check("after sending everything again", True)
+
+        # the worker hosts: at the head, stopped cleanly, their read models equal to the log
+        head = json.loads(sh(admin, "stats", "--json", "--store", url(1)).stdout)["headPosition"]
+        print(f"workers: {', '.join(worker_faults) or 'no faults'}; head {head}", flush=True)
+        for n in worker_hosts:
+            deadline, checkpoints = time.time() + 60, []
+            while time.time() < deadline:
+                r = in_host(n, "stats", "--json")
+                if r.returncode == 0:
+                    checkpoints = [p["checkpoint"] for p in json.loads(r.stdout).get("projections", [])]
+                    if checkpoints and all(c == head for c in checkpoints):
+                        break
+                time.sleep(0.2)
+            caught_up = time.time()
+            workers[n].send_signal(signal.SIGTERM)
+            try:
+                rc = workers[n].wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                workers[n].kill()
+                rc = "hung"
+            if not checkpoints or any(c != head for c in checkpoints):
+                failures.append(f"worker host {n}: checkpoints {checkpoints} never reached the head {head}")
+            if rc != 0:
+                failures.append(f"worker host {n}: exit {rc} on SIGTERM (see worker-{n}.log)")
+            r = in_host(n, "replay", "--check")
+            if r.returncode != 0:
+                failures.append(f"worker host {n}: its read models differ from the log: {(r.stdout + r.stderr).strip()[:600]}")
+            if ENV.get("SELFTEST") == "1" and n == worker_hosts[0] and r.returncode == 0:
+                # the comparison must be able to fail: one altered row of this host's read models
+                import sqlite3
+                db = sqlite3.connect(os.path.join(work, f"read-models-{n}", "projections.sqlite"))
+                db.execute("UPDATE leaderboard_community SET name = name || ' (змінено)' "
+                           "WHERE communityId = (SELECT min(communityId) FROM leaderboard_community)")
+                db.commit()
+                db.close()
+                t = in_host(n, "replay", "--check")
+                if t.returncode == 0:
+                    failures.append(f"selftest: an altered row of worker host {n}'s read models was not flagged")
+                else:
+                    print(f"selftest: an altered row of worker host {n}'s read models was flagged", flush=True)
+            print(f"worker host {n}: checkpoints {sorted(set(checkpoints))} (head {head}), SIGTERM exit {rc}, "
+                  f"replay --check exit {r.returncode}: {(r.stdout.strip().splitlines() or ['?'])[-1][:160]}", flush=True)
     finally:
+        for p in workers.values():
+            if p.poll() is None:
+                p.kill()
         if server:
             server.stop()
         net.down()

@@ -74,6 +74,10 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         "postgres://\(user)@\(host):\(port)/\(database)" + (schema == "hromada" ? "" : "?schema=\(schema)")
     }
 
+    /// The LISTEN/NOTIFY channel on which every commit to the store is announced (its payload
+    /// the new head position). Channel names are identifiers of at most 63 bytes.
+    public var changesChannel: String { String(("hromada_log_" + schema).prefix(63)) }
+
     /// `s.table`, quoted for SQL.
     public func table(_ name: String) -> String { "\"\(schema)\".\(name)" }
 

@@ -8,7 +8,17 @@ import PostgresNIO
 public final class PostgresLogReader: LogReading, @unchecked Sendable {
     // @unchecked: every mutable member is touched with `lock` held.
     public let location: PostgresLocation
-    private let session: PostgresSession
+    public var storeName: String { location.description }
+    /// The connection; nil after one was lost, until the next call connects again.
+    private var current: PostgresSession?
+    private var session: PostgresSession {
+        get throws {
+            if let current { return current }
+            let fresh = try PostgresSession(location)
+            current = fresh
+            return fresh
+        }
+    }
     private let lock = NSLock()
     private let decompressor = ZstdDecompressor()
     /// The last batch read, its lines chained (a stream's events are often in one batch).
@@ -17,16 +27,28 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
     /// - Throws: ``EventStoreError`` `.missingInput` when the location holds no store.
     public init(location: PostgresLocation) throws {
         self.location = location
-        session = try PostgresSession(location)
-        try PostgresSchema.require(session)
+        let first = try PostgresSession(location)
+        try PostgresSchema.require(first)
+        current = first
     }
 
-    deinit { session.close() }
+    deinit { current?.close() }
 
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+    /// Runs `body` with the lock held. A connection that failed under it (lost, cut, closed by
+    /// the server: an error without a server's SQLSTATE) is dropped, so that the next call
+    /// connects again; a long-running reader (a worker) outlives a restart of the server or a
+    /// network cut.
+    private func locked<T>(_ body: () throws -> T) throws -> T {
         lock.lock()
         defer { lock.unlock() }
-        return try body()
+        do {
+            return try body()
+        } catch let error as EventStoreError where error.cause is PSQLError && PostgresSession.sqlState(error) == nil {
+            current?.close()
+            current = nil
+            cached = nil
+            throw error
+        }
     }
 
     public func head() throws -> (position: Int64, recordedAt: Timestamp?, hash: String?) {

@@ -140,6 +140,8 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         let hash = turn.tail.lastHash.map { ByteBuffer(bytes: $0) }
         try session.rows(
             "UPDATE \(unescaped: location.table("head")) SET position = \(head), hash = \(hash), recorded_at = \(turn.tail.lastRecordedAt)")
+        // Delivered to the listeners (workers, services) when, and only if, the COMMIT succeeds.
+        try session.rows("SELECT pg_notify(\(location.changesChannel), \(String(head)))")
         try session.execute("COMMIT")
         domainPosition = head
     }

@@ -19,17 +19,24 @@ final class PostgresSession: @unchecked Sendable {
     init(_ location: PostgresLocation, logger: Logger = Logger(label: "hromada.postgres")) throws {
         self.location = location
         self.logger = logger
-        var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.user, password: location.password,
-            database: location.database, tls: .disable)
-        configuration.options.connectTimeout = .seconds(10)
         do {
             connection = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 1, logger: logger
+                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: Self.configuration(location), id: 1,
+                logger: logger
             ).wait()
         } catch {
             throw EventStoreError(.io, "cannot connect to PostgreSQL at \(location): \(Self.describe(error))")
         }
+    }
+
+    /// The driver's configuration for `location` (no TLS: the servers are on the operators' own
+    /// network; a connection attempt gives up after 10 s).
+    static func configuration(_ location: PostgresLocation) -> PostgresConnection.Configuration {
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user, password: location.password,
+            database: location.database, tls: .disable)
+        configuration.options.connectTimeout = .seconds(10)
+        return configuration
     }
 
     /// Every row of `query`.

@@ -302,7 +302,7 @@ public struct API: Sendable {
             }
             let until = try p.at()
             let reader = models.reader
-            let root = models.layout.root
+            let root = reader.storeName
             let body = try await models.blocking {
                 guard try reader.streamVersion(stream) != nil else {
                     throw APIError.notFound("stream \(stream) does not exist in the store at \(root)", parameter: "stream")

@@ -67,7 +67,7 @@ public enum ServiceDocuments {
     }
 
     /// Whether every read model is within `maxLag` events of the log's head.
-    public static func readiness(reader: EventLogReader, projections store: ProjectionStore, maxLag: Int64) throws -> (
+    public static func readiness(reader: any LogReading, projections store: ProjectionStore, maxLag: Int64) throws -> (
         ready: Bool, document: JSONValue
     ) {
         let head = try reader.head().position

@@ -14,13 +14,16 @@ import Workers
 /// every field of every event, the catalog's and the business rules — and appended as one unit:
 /// nothing of it reaches the log unless all of it does.
 ///
-/// The service holds no writer between requests, so `admin append` and `admin import` keep
-/// working beside it: each request opens the store's writer, appends, and closes it, on a lane of
-/// its own (requests are written one at a time), keeping the domain state in memory between
-/// them. When another process is writing, the request
-/// waits for it up to `lockWait`, then answers 503 with a Retry-After.
+/// On a folder store the service holds no writer between requests, so `admin append` and `admin
+/// import` keep working beside it: each request opens the store's writer, appends, and closes it,
+/// on a lane of its own (requests are written one at a time), keeping the domain state in memory
+/// between them. When another process is writing, the request waits for it up to `lockWait`,
+/// then answers 503 with a Retry-After. On a store whose writers coexist (PostgreSQL) one writer
+/// is kept open and reopened after a failure.
 public struct HTTPAppends: Sendable {
-    let layout: StoreLayout
+    let access: StoreAccess
+    /// The writer kept open between requests when the store's writers coexist.
+    let kept = KeptWriter()
     /// SHA-256 of the token: what a presented token's digest is compared with.
     let tokenDigest: [UInt8]
     let lane = BlockingLane(label: "hromada.serve.appends")
@@ -33,8 +36,8 @@ public struct HTTPAppends: Sendable {
 
     /// Reads the token (the file's first line, surrounding blanks dropped).
     /// - Throws: when the file cannot be read or holds no token.
-    init(layout: StoreLayout, tokenFile: String) throws {
-        self.layout = layout
+    init(access: StoreAccess, tokenFile: String) throws {
+        self.access = access
         guard let text = FileManager.default.contents(atPath: tokenFile).flatMap({ String(data: $0, encoding: .utf8) }) else {
             throw EventStoreError(.missingInput, "cannot read the token file \(tokenFile)")
         }
@@ -79,16 +82,20 @@ public struct HTTPAppends: Sendable {
             throw APIError.invalid("stream", "stream: \(error.reason)")
         }
         let events = try Self.decode(stream: stream, body: body)
-        let layout = self.layout
+        let access = self.access
+        let kept = self.kept
         let deadline = ContinuousClock.now + lockWait
         let result: AppendResult = try await Self.naming(events: events.count) {
             try await lane.run {
             var options = EventStoreOptions()
             options.logger.logLevel = .warning
             options.domainCache = domainCache
+            if access.writersCoexist {
+                return try kept.append(events) { try access.makeWriter(options) }
+            }
             while true {
                 do {
-                    let store = try EventStore(layout: layout, options: options)
+                    let store = try access.makeWriter(options)
                     defer { store.close() }
                     return try store.append(events)
                 } catch let e as EventStoreError where e.code == .locked && ContinuousClock.now < deadline {
@@ -191,5 +198,30 @@ public struct HTTPAppends: Sendable {
                     parameter: "\(field).\(error.field)")
             }
         }
+    }
+}
+
+/// The writer the service keeps open between requests on a store whose writers coexist; used on
+/// the appends' lane only (one request at a time). A writer whose append failed for another
+/// reason than the events themselves (a connection lost) is closed and opened again next time.
+final class KeptWriter: @unchecked Sendable {
+    // @unchecked: touched only on the appends' lane, one job at a time.
+    private var writer: (any LogWriting)?
+
+    func append(_ events: [ProposedEvent], open: () throws -> any LogWriting) throws -> AppendResult {
+        let store = try writer ?? open()
+        writer = store
+        do {
+            return try store.append(events)
+        } catch let e as EventStoreError where e.code == .io {
+            store.close()
+            writer = nil
+            throw e
+        }
+    }
+
+    func close() {
+        writer?.close()
+        writer = nil
     }
 }

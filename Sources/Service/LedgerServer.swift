@@ -104,12 +104,16 @@ public struct LedgerServer {
         public init() {}
     }
 
-    public let layout: StoreLayout
+    public let access: StoreAccess
     public let configuration: Configuration
 
-    public init(layout: StoreLayout, configuration: Configuration) {
-        self.layout = layout
+    public init(access: StoreAccess, configuration: Configuration) {
+        self.access = access
         self.configuration = configuration
+    }
+
+    public init(layout: StoreLayout, configuration: Configuration) {
+        self.init(access: .folder(layout), configuration: configuration)
     }
 
     /// Serves until SIGTERM or SIGINT: in-flight requests are answered, then the worker stops
@@ -120,9 +124,9 @@ public struct LedgerServer {
     public func run(
         open: () throws -> ProjectionStore, ready: @escaping @Sendable (_ host: String, _ port: Int) -> Void
     ) async throws {
-        let reader = try EventLogReader(layout: layout)
+        let reader = try access.makeReader()
         let store = try open()
-        let models = ReadModelService(layout: layout, projections: store, reader: reader, snapshots: configuration.snapshots)
+        let models = ReadModelService(projections: store, reader: reader, snapshots: configuration.snapshots)
         defer {
             models.stop()
             try? store.close()
@@ -130,7 +134,7 @@ public struct LedgerServer {
         var logger = Logger(label: "hromada.serve")
         logger.logLevel = configuration.logLevel
         let feed = LiveFeed { [models] in try await models.positions() }
-        let appends = try configuration.tokenFile.map { try HTTPAppends(layout: layout, tokenFile: $0) }
+        let appends = try configuration.tokenFile.map { try HTTPAppends(access: access, tokenFile: $0) }
         if appends?.isShort == true {
             logger.warning("the token of --token-file has fewer than 16 characters: a longer random one cannot be guessed")
         }
@@ -147,7 +151,7 @@ public struct LedgerServer {
             logger: logger)
         var services: [any Service] = []
         if configuration.workers {
-            let watcher = LogWatcher(layout: layout, pollInterval: .milliseconds(Int(configuration.pollSeconds * 1000)))
+            let watcher = access.makeWatcher(.milliseconds(Int(configuration.pollSeconds * 1000)))
             services.append(
                 ProjectionWorker(
                     projections: store, source: LogEventSource(reader: reader), watcher: watcher,

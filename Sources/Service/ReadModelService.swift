@@ -12,9 +12,8 @@ import Workers
 /// the NIO event loops or Swift's cooperative pool. Time travel replays events and can take a
 /// while: it has lanes of its own, so that it never queues the live answers behind it.
 public final class ReadModelService: Sendable {
-    public let layout: StoreLayout
     public let projections: ProjectionStore
-    public let reader: EventLogReader
+    public let reader: any LogReading
     public let snapshots: String
     let liveLanes: [BlockingLane]
     let travelLanes: [BlockingLane]
@@ -24,8 +23,7 @@ public final class ReadModelService: Sendable {
     let cache = AnswerCache()
     let asOfSpelling = AsOfSpelling()
 
-    public init(layout: StoreLayout, projections: ProjectionStore, reader: EventLogReader, snapshots: String, lanes: Int = 2) {
-        self.layout = layout
+    public init(projections: ProjectionStore, reader: any LogReading, snapshots: String, lanes: Int = 2) {
         self.projections = projections
         self.reader = reader
         self.snapshots = snapshots

@@ -72,7 +72,7 @@ public final class ServiceMetrics: Sendable {
 
     /// The Prometheus text: the store's gauges read now, then every metric.
     func scrape(
-        reader: EventLogReader, projections store: ProjectionStore, liveStreams: Int,
+        reader: any LogReading, projections store: ProjectionStore, liveStreams: Int,
         cache: (hits: UInt64, misses: UInt64, shared: UInt64, entries: Int, bytes: Int)? = nil
     ) throws -> String {
         if let cache {

@@ -3,11 +3,11 @@ import Projections
 
 /// The store's log as the projections' event source.
 public struct LogEventSource: EventSource {
-    public let reader: EventLogReader
+    public let reader: any LogReading
     /// Events after this position are invisible (time travel: the state as of a past position).
     public let limit: Int64?
 
-    public init(reader: EventLogReader, upTo limit: Int64? = nil) {
+    public init(reader: any LogReading, upTo limit: Int64? = nil) {
         self.reader = reader
         self.limit = limit
     }

@@ -6,15 +6,35 @@ import Foundation
 import Synchronization
 
 /// Wakes followers when the log changes: inotify on the store folder (the index's WAL is written
-/// at every commit) and on the log folder, with a poll as fallback. No busy polling.
+/// at every commit) and on the log folder, with a poll as fallback. No busy polling. A store
+/// that is not a folder (PostgreSQL) makes a watcher without inotify and calls ``notify()``
+/// when its server says the log moved (LISTEN/NOTIFY).
 ///
 /// A dedicated thread blocks in `poll(2)`; every follower gets its own `AsyncStream` of ticks.
 public final class LogWatcher: Sendable {
     private let continuations = Mutex<[Int: AsyncStream<Void>.Continuation]>([:])
     private let nextID = Mutex(0)
     private let stopped = Mutex(false)
+    private let onStop = Mutex<[@Sendable () -> Void]>([])
     private let fd: Int32
     private let pollInterval: Duration
+
+    /// A watcher without inotify: it ticks on ``notify()`` and at least every `pollInterval`.
+    public init(pollInterval: Duration) {
+        self.pollInterval = pollInterval
+        fd = -1
+        let thread = Thread { [self] in self.run() }
+        thread.name = "hromada.log-watcher"
+        thread.start()
+    }
+
+    /// Wakes every follower now (the log moved: a notification of the store's server).
+    public func notify() { tick() }
+
+    /// Runs `body` when the watcher stops (to end what feeds ``notify()``).
+    public func whenStopped(_ body: @escaping @Sendable () -> Void) {
+        onStop.withLock { $0.append(body) }
+    }
 
     /// Watches `layout`; ticks at least every `pollInterval` even without a notification.
     public init(layout: StoreLayout, pollInterval: Duration = .seconds(1)) {
@@ -58,6 +78,7 @@ public final class LogWatcher: Sendable {
             return Array(c.values)
         }
         for c in all { c.finish() }
+        for body in onStop.withLock({ b in defer { b.removeAll() }; return b }) { body() }
     }
 
     private func tick() {
@@ -86,8 +107,13 @@ public final class LogWatcher: Sendable {
                     tick()
                 }
             } else {
-                usleep(useconds_t(timeoutMs) * 1000)
-                tick()
+                // no inotify: sleep in steps of 250 ms, so that stop() is seen promptly
+                usleep(useconds_t(min(timeoutMs, 250)) * 1000)
+                pollElapsed += Int(min(timeoutMs, 250))
+                if pollElapsed >= Int(timeoutMs) {
+                    pollElapsed = 0
+                    tick()
+                }
             }
         }
         if fd >= 0 { close(fd) }

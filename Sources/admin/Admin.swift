@@ -4,6 +4,7 @@ import Foundation
 import PostgresStore
 import Logging
 import Projections
+import Workers
 
 @main
 enum Main {
@@ -36,7 +37,7 @@ enum Main {
     /// import F`, `admin query --store S regions`); ArgumentParser wants them after the
     /// (sub)command's name, so they are moved there.
     static func arrangeGlobalOptions(_ input: [String]) -> [String] {
-        let withValue: Set<String> = ["--store", "--log-level"]
+        let withValue: Set<String> = ["--store", "--log-level", "--read-models"]
         var global: [String] = []
         var path: [String] = []
         var rest = input[...]
@@ -146,6 +147,11 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .warning
 
+    @Option(
+        name: .long,
+        help: "Where this host keeps the read models of a PostgreSQL store (default: $HROMADA_READ_MODELS or ./read-models). A folder store keeps them inside its folder.")
+    var readModels: String?
+
     /// The store as given: --store, else $HROMADA_STORE, else ./store.
     var storeText: String {
         store ?? ProcessInfo.processInfo.environment["HROMADA_STORE"] ?? "./store"
@@ -170,7 +176,31 @@ struct GlobalOptions: ParsableArguments {
         return StoreLayout(root: storeText)
     }
 
-    static let postgresCommands = "init, import, append, read, export, verify, stats, migrate"
+    static let postgresCommands =
+        "init, import, append, read, export, verify, stats, migrate, project, workers, rebuild, query, history, state, replay, snapshot, receipt, serve, export-model"
+
+    /// The read models' folder of a PostgreSQL store on this host.
+    var readModelsFolder: String {
+        readModels ?? ProcessInfo.processInfo.environment["HROMADA_READ_MODELS"] ?? "./read-models"
+    }
+
+    /// The store as the read-model commands, the workers and the service reach it.
+    func storeAccess() throws -> StoreAccess {
+        guard let location = try postgres() else { return .folder(layout) }
+        let folder = ReadModelFolder(path: readModelsFolder)
+        return StoreAccess(
+            name: location.description, readModels: folder, writersCoexist: true,
+            makeReader: { try PostgresLogReader(location: location) },
+            makeWriter: { try PostgresLogStore(location: location, options: $0) },
+            makeWatcher: { poll in PostgresChanges.watcher(location, pollInterval: poll) })
+    }
+
+    /// The store's reader, or nil when the folder holds no store (a PostgreSQL store is always
+    /// opened: its reader says when the database holds none).
+    func readerIfStore() throws -> (any LogReading)? {
+        if try postgres() == nil, !layout.exists { return nil }
+        return try logReader()
+    }
 
     /// The store's writer: the folder store's ``EventStore`` or a PostgreSQL one.
     func logWriter(wait: Bool) throws -> any LogWriting {

@@ -45,7 +45,7 @@ struct BenchLatency: ParsableCommand {
         do {
             let layout = global.layout
             let reader = try EventLogReader(layout: layout)
-            let projections = try openProjections(layout)
+            let projections = try openProjections(.folder(layout))
             defer { try? projections.close() }
             _ = try projections.catchUp(source: LogEventSource(reader: reader))
             let worker = Process()
@@ -103,7 +103,7 @@ struct BenchSearch: ParsableCommand {
         do {
             let layout = global.layout
             let reader = try EventLogReader(layout: layout)
-            let projections = try openProjections(layout)
+            let projections = try openProjections(.folder(layout))
             defer { try? projections.close() }
             _ = try projections.catchUp(source: LogEventSource(reader: reader))
             var total = try projections.catalog(query: nil, limit: 1).total
@@ -170,7 +170,7 @@ struct BenchTimeTravel: ParsableCommand {
         do {
             let layout = global.layout
             let reader = try EventLogReader(layout: layout)
-            let projections = try openProjections(layout)
+            let projections = try openProjections(.folder(layout))
             defer { try? projections.close() }
             let head = try reader.head().position
             guard head >= 10 else { throw EventStoreError(.notFound, "the store holds too few events") }

@@ -42,7 +42,7 @@ struct Demo: ParsableCommand {
         step("2. Import into \(layout.root), building read models and taking a snapshot after each of \(phases) phases")
         try layout.initialize()
         let store = try EventStore(layout: layout, options: global.storeOptions())
-        let projections = try openProjections(layout)
+        let projections = try openProjections(.folder(layout))
         defer { try? projections.close() }
         let reader = try EventLogReader(layout: layout)
         let snapshotStore = SnapshotStore(directory: snapshots)

@@ -41,10 +41,10 @@ struct History: ParsableCommand {
 
     func run() throws {
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             guard try reader.streamVersion(stream) != nil else {
                 throw EventStoreError(
-                    .notFound, "stream \(stream) does not exist in the store at \(global.layout.root)")
+                    .notFound, "stream \(stream) does not exist in the store at \(reader.storeName)")
             }
             // The whole stream feeds the "before" values; --until only cuts what is shown.
             var entries = StreamHistory.build(events: try reader.stream(stream))

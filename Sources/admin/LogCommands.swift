@@ -341,7 +341,7 @@ struct Verify: ParsableCommand {
     func run() throws {
         if let receipt, let publicKey {
             let check = try ReceiptVerify.parse(
-                [receipt, "--public-key", publicKey, "--store", global.layout.root] + (json ? ["--json"] : []))
+                [receipt, "--public-key", publicKey] + (global.store.map { ["--store", $0] } ?? []) + (json ? ["--json"] : []))
             return try check.run()
         }
         do {

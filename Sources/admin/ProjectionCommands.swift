@@ -18,25 +18,28 @@ extension Admin {
 ///
 /// The file is derived from the log: when it is damaged (not a database, truncated), it is
 /// moved aside, never deleted, and the read models are rebuilt from the log, with a warning.
-func openProjections(_ layout: StoreLayout, backgroundIndexing: Bool = false) throws -> ProjectionStore {
+/// The read models of a PostgreSQL store are in a folder of the host's (``ReadModelFolder``),
+/// checked first to be of this store's log.
+func openProjections(_ access: StoreAccess, backgroundIndexing: Bool = false) throws -> ProjectionStore {
+    try ReadModelFolder.check(access)
     do {
         return try ProjectionStore(
-            path: layout.projections, logger: Logger(label: "hromada.projections"),
+            path: access.projectionsPath, logger: Logger(label: "hromada.projections"),
             backgroundIndexing: backgroundIndexing)
     } catch let error as ProjectionError where error.code == .damaged {
-        return try rebuildDamagedProjections(layout, error, backgroundIndexing: backgroundIndexing)
+        return try rebuildDamagedProjections(access, error, backgroundIndexing: backgroundIndexing)
     }
 }
 
 /// Moves the damaged projections file aside, builds fresh read models from the log, says so.
 func rebuildDamagedProjections(
-    _ layout: StoreLayout, _ error: ProjectionError, backgroundIndexing: Bool = false
+    _ access: StoreAccess, _ error: ProjectionError, backgroundIndexing: Bool = false
 ) throws -> ProjectionStore {
-    let moved = try ProjectionStore.moveAside(path: layout.projections)
+    let moved = try ProjectionStore.moveAside(path: access.projectionsPath)
     let store = try ProjectionStore(
-        path: layout.projections, logger: Logger(label: "hromada.projections"), backgroundIndexing: backgroundIndexing)
+        path: access.projectionsPath, logger: Logger(label: "hromada.projections"), backgroundIndexing: backgroundIndexing)
     do {
-        let reader = try EventLogReader(layout: layout)
+        let reader = try access.makeReader()
         let report = try store.catchUp(source: LogEventSource(reader: reader))
         let reason = error.briefCause ?? error.message
         printError(
@@ -51,13 +54,13 @@ func rebuildDamagedProjections(
 /// Runs `body` on the live read models and closes them. When SQLite finds the file damaged
 /// part-way (a malformed page), the file is moved aside, rebuilt from the log, and `body` runs
 /// once more on the rebuilt read models.
-func withProjections<T>(_ layout: StoreLayout, _ body: (ProjectionStore) throws -> T) throws -> T {
-    let store = try openProjections(layout)
+func withProjections<T>(_ access: StoreAccess, _ body: (ProjectionStore) throws -> T) throws -> T {
+    let store = try openProjections(access)
     do {
         defer { try? store.close() }
         return try body(store)
     } catch let error as ProjectionError where error.code == .damaged {
-        let fresh = try rebuildDamagedProjections(layout, error)
+        let fresh = try rebuildDamagedProjections(access, error)
         defer { try? fresh.close() }
         return try body(fresh)
     }
@@ -78,8 +81,8 @@ struct Project: ParsableCommand {
     func run() throws {
         global.bootstrapLogging()
         do {
-            let reader = try EventLogReader(layout: global.layout)
-            try withProjections(global.layout) { store in
+            let reader = try global.logReader()
+            try withProjections(try global.storeAccess()) { store in
                 let names = projection.map { [$0] }
                 let stale = try store.status().filter { $0.isStale && (names?.contains($0.name) ?? true) }.map(\.name)
                 if !stale.isEmpty {
@@ -121,10 +124,10 @@ struct Rebuild: ParsableCommand {
         global.bootstrapLogging()
         Interrupt.install(cooperative: true)
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             let head = try reader.head().position
             let started = Date()
-            let rebuilt = try withProjections(global.layout) { store in
+            let rebuilt = try withProjections(try global.storeAccess()) { store in
                 let progress = ProgressLine(label: "rebuilding", unit: "events")
                 defer { progress.finish() }
                 return try store.rebuild(
@@ -181,12 +184,12 @@ struct WorkersCommand: AsyncParsableCommand {
     func run() async throws {
         global.bootstrapLogging()
         do {
-            let reader = try EventLogReader(layout: global.layout)
-            let store = try openProjections(global.layout, backgroundIndexing: true)
-            let watcher = LogWatcher(layout: global.layout, pollInterval: .milliseconds(Int(poll * 1000)))
+            let reader = try global.logReader()
+            let store = try openProjections(try global.storeAccess(), backgroundIndexing: true)
+            let watcher = try global.storeAccess().makeWatcher(.milliseconds(Int(poll * 1000)))
             var hooks: [any WorkerHook] = []
             if let snapshotHook = try makeSnapshotHook(
-                layout: global.layout, directory: snapshots, everyEvents: snapshotEvery, everyMinutes: snapshotMinutes)
+                access: try global.storeAccess(), directory: snapshots, everyEvents: snapshotEvery, everyMinutes: snapshotMinutes)
             {
                 hooks.append(snapshotHook)
             }
@@ -206,7 +209,7 @@ struct WorkersCommand: AsyncParsableCommand {
             logger.logLevel = global.logLevel
             let group = ServiceGroup(
                 configuration: .init(services: [worker], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            printError("workers running on \(global.layout.root); SIGTERM or Ctrl-C stops them")
+            printError("workers running on \(try global.storeAccess().name); SIGTERM or Ctrl-C stops them")
             try await group.run()
             try? store.close()
             printError("workers stopped cleanly")
@@ -255,10 +258,10 @@ func queryResult<T>(
     global: GlobalOptions, at: String?, snapshots: String, projections: [String], _ body: (ProjectionStore) throws -> T
 ) throws -> (result: T, note: String?) {
     if let at = at.flatMap(TimePoint.init) {
-        let travelled = try timeTravel(layout: global.layout, at: at, snapshots: snapshots, projections: projections, body)
+        let travelled = try timeTravel(access: try global.storeAccess(), at: at, snapshots: snapshots, projections: projections, body)
         return (travelled.result, travelled.note)
     }
-    let result = try withProjections(global.layout) { store in
+    let result = try withProjections(try global.storeAccess()) { store in
         try store.requireMatchesLog(projections)
         return try body(store)
     }

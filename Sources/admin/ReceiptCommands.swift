@@ -119,7 +119,7 @@ struct ReceiptCommand: ParsableCommand {
         }
         do {
             let privateKey = try ReceiptKeys.loadPrivate(key)
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             var position: Int64?
             if let at = at.flatMap(TimePoint.init) {
                 position = try at.position(in: reader)
@@ -181,7 +181,7 @@ struct ReceiptVerify: ParsableCommand {
                 let parsed = try Receipt.parse(Array(data))
                 receipt = parsed
                 try parsed.verify(publicKey: key)
-                if case .failure(let r) = try parsed.check(against: EventLogReader(layout: global.layout)) { refusal = r }
+                if case .failure(let r) = try parsed.check(against: global.logReader()) { refusal = r }
             } catch let r as Receipt.Refusal {
                 refusal = r
             }
@@ -235,7 +235,7 @@ struct ReceiptList: ParsableCommand {
                 throw EventStoreError(.missingInput, "there is no folder \(folder)")
             }
             let entries = try ReceiptFolder.check(
-                folder, publicKey: try ReceiptKeys.loadPublic(publicKey), reader: EventLogReader(layout: global.layout))
+                folder, publicKey: try ReceiptKeys.loadPublic(publicKey), reader: global.logReader())
             let refused = entries.filter { $0.refusal != nil }
             if output.json {
                 try printJSON(entries)

@@ -64,7 +64,7 @@ struct Replay: ParsableCommand {
         if timeline { return try runTimeline() }
         Interrupt.install()
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             let audit = ReplayAudit(reader: reader)
             let names = projection.map { [$0] }
             let report: ReplayAudit.Report
@@ -76,7 +76,7 @@ struct Replay: ParsableCommand {
                 defer { try? copy.store.close() }
                 report = try audit.check(copy.store, projections: names, limit: limit)
             } else {
-                report = try withProjections(global.layout) { live in
+                report = try withProjections(try global.storeAccess()) { live in
                     try audit.checkAndRecord(live, projections: names, limit: limit)
                 }
             }
@@ -91,7 +91,7 @@ struct Replay: ParsableCommand {
 
     func runTimeline() throws {
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             var selection = Timeline()
             if let from { selection.from = try Timeline.firstPosition(from, in: reader) }
             if let to = to.flatMap(TimePoint.init) { selection.to = try to.position(in: reader) }

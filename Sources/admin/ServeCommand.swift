@@ -66,14 +66,14 @@ struct Serve: AsyncParsableCommand {
             configuration.maxBodyBytes = maxBody
             if auditEvery > 0 {
                 configuration.workerHook = AuditPolicy(
-                    audit: ReplayAudit(reader: try EventLogReader(layout: global.layout)), everyMinutes: auditEvery)
+                    audit: ReplayAudit(reader: try global.logReader()), everyMinutes: auditEvery)
             }
             if let tokenFile, HTTPAppends.isShared(tokenFile) {
                 printError("warning: the token file \(tokenFile) can be read by other users than its owner (chmod 600 \(tokenFile))")
             }
-            let server = LedgerServer(layout: global.layout, configuration: configuration)
+            let server = LedgerServer(access: try global.storeAccess(), configuration: configuration)
             let workers = !noWorkers
-            try await server.run(open: { try openProjections(global.layout, backgroundIndexing: true) }) { host, port in
+            try await server.run(open: { try openProjections(try global.storeAccess(), backgroundIndexing: true) }) { host, port in
                 printError(
                     "serving \(workers ? "with workers " : "")on http://\(host.contains(":") ? "[\(host)]" : host):\(port) ; SIGTERM or Ctrl-C stops it")
             }

@@ -86,7 +86,7 @@ struct SnapshotCreate: ParsableCommand {
         Interrupt.install()
         global.bootstrapLogging()
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             let snapshots = SnapshotStore(directory: folder.snapshots, compressionLevel: level, tool: "hromada-ledger admin")
             let created: SnapshotStore.Created
             if let at = at.flatMap(TimePoint.init) {
@@ -95,7 +95,7 @@ struct SnapshotCreate: ParsableCommand {
                 defer { past.discard() }
                 created = try snapshots.create(from: past.store, source: LogEventSource(reader: reader, upTo: position))
             } else {
-                let store = try openProjections(global.layout)
+                let store = try openProjections(try global.storeAccess())
                 defer { try? store.close() }
                 created = try snapshots.create(from: store, source: LogEventSource(reader: reader))
             }
@@ -122,7 +122,7 @@ struct SnapshotList: ParsableCommand {
     func run() throws {
         Interrupt.install()
         do {
-            let reader = global.layout.exists ? try EventLogReader(layout: global.layout) : nil
+            let reader = try global.readerIfStore()
             let infos = try folder.store().list(reader: reader)
             if json {
                 printJSON(JSONValue.array(infos.map(snapshotJSON)))
@@ -160,7 +160,7 @@ struct SnapshotVerify: ParsableCommand {
     func run() throws {
         Interrupt.install()
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             let store = folder.store()
             let names = self.names.isEmpty ? try store.list(reader: nil, projections: []).map(\.name) : self.names
             var results: [SnapshotStore.Info] = []
@@ -202,9 +202,9 @@ struct SnapshotRestore: ParsableCommand {
         Interrupt.install()
         global.bootstrapLogging()
         do {
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             let snapshots = folder.store()
-            let store = try openProjections(global.layout)
+            let store = try openProjections(try global.storeAccess())
             defer { try? store.close() }
             let chosen: String
             if let name {
@@ -251,7 +251,7 @@ struct SnapshotPrune: ParsableCommand {
         Interrupt.install()
         global.bootstrapLogging()
         do {
-            let reader = global.layout.exists ? try EventLogReader(layout: global.layout) : nil
+            let reader = try global.readerIfStore()
             let retention: SnapshotRetention =
                 daily.map { .daily(forDays: $0, thenMonthlyForMonths: monthly, keepLast: keep ?? 1) } ?? .keep(keep ?? 0)
             let removed = try folder.store().prune(retention, reader: reader, unusable: unusable, dryRun: dryRun)

@@ -36,7 +36,7 @@ struct State: ParsableCommand {
         global.bootstrapLogging()
         do {
             let point = TimePoint(at)!
-            let reader = try EventLogReader(layout: global.layout)
+            let reader = try global.logReader()
             if let warning = try point.beyondHeadWarning(reader: reader) { printError(warning) }
             let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
             let past = try machine.state(at: point.position(in: reader), useSnapshots: !noSnapshots)

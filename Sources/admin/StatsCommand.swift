@@ -15,12 +15,13 @@ struct Stats: ParsableCommand {
         do {
             let reader = try global.logReader()
             let postgres = try global.postgres()
-            // read models live beside a folder store (not yet in PostgreSQL)
-            let hasProjections = postgres == nil && FileManager.default.fileExists(atPath: global.layout.projections)
+            // a folder store's read models are beside its log; a PostgreSQL store's in the host's --read-models folder
+            let access = try global.storeAccess()
+            let hasProjections = FileManager.default.fileExists(atPath: access.projectionsPath)
             if json {
                 let document =
                     hasProjections
-                    ? try withProjections(global.layout) { try ServiceDocuments.stats(reader: reader, projections: $0) }
+                    ? try withProjections(access) { try ServiceDocuments.stats(reader: reader, projections: $0) }
                     : try ServiceDocuments.stats(reader: reader, projections: nil)
                 printJSON(document)
                 return
@@ -30,7 +31,7 @@ struct Stats: ParsableCommand {
             var audits: [String] = []
             if hasProjections {
                 let headTime = stats.headRecordedAt.flatMap(Timestamp.init(rfc3339:))
-                (projections, audits) = try withProjections(global.layout) { store in
+                (projections, audits) = try withProjections(access) { store in
                     (
                         try Self.statusLines(store.status(), head: stats.headPosition, headTime: headTime),
                         try Self.auditLines(store.audits(), generations: store.generations())
@@ -38,7 +39,8 @@ struct Stats: ParsableCommand {
                 }
             }
             let ratio = stats.logBytes > 0 ? Double(stats.uncompressedBytes) / Double(stats.logBytes) : 0
-            print("store       \(postgres.map { "\($0) (PostgreSQL)" } ?? global.layout.root)")
+            print("store       \(postgres.map { "\($0) (PostgreSQL)" } ?? access.name)")
+            if postgres != nil { print("read models \(access.projectionsPath)") }
             print("events      \(stats.events) in \(stats.streams) streams")
             if postgres != nil {
                 print("log         \(stats.frames) batches, \(stats.logBytes) bytes in table batches (\(String(format: "%.2f", ratio))x compression of \(stats.uncompressedBytes) bytes)")
@@ -49,9 +51,7 @@ struct Stats: ParsableCommand {
             }
             print("head        position \(stats.headPosition), recorded \(stats.headRecordedAt ?? "-")")
             print("head hash   \(stats.headHash ?? "-")")
-            if postgres != nil {
-                print("projections not on this backend yet (read models are built from a folder store)")
-            } else if projections.isEmpty {
+            if projections.isEmpty {
                 print("projections none built yet (run `admin project`)")
             } else {
                 print("projections")

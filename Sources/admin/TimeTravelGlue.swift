@@ -7,10 +7,10 @@ import Workers
 /// then replay), runs `body` on them, and discards the scratch folder. The live read models are
 /// never touched.
 func timeTravel<T>(
-    layout: StoreLayout, at: TimePoint, snapshots: String, projections: [String], _ body: (ProjectionStore) throws -> T
+    access: StoreAccess, at: TimePoint, snapshots: String, projections: [String], _ body: (ProjectionStore) throws -> T
 ) throws -> (result: T, note: String) {
     Interrupt.install()
-    let reader = try EventLogReader(layout: layout)
+    let reader = try access.makeReader()
     let machine = TimeMachine(reader: reader, snapshots: SnapshotStore(directory: snapshots))
     let position = try at.position(in: reader)
     if let warning = try at.beyondHeadWarning(reader: reader) { printError(warning) }
@@ -26,10 +26,10 @@ func timeTravel<T>(
 }
 
 /// The workers' snapshot hook (every N events or T minutes), or nil when neither is set.
-func makeSnapshotHook(layout: StoreLayout, directory: String, everyEvents: Int, everyMinutes: Double) throws -> (any WorkerHook)? {
+func makeSnapshotHook(access: StoreAccess, directory: String, everyEvents: Int, everyMinutes: Double) throws -> (any WorkerHook)? {
     guard everyEvents > 0 || everyMinutes > 0 else { return nil }
     return SnapshotPolicy(
-        snapshots: SnapshotStore(directory: directory), reader: try EventLogReader(layout: layout),
+        snapshots: SnapshotStore(directory: directory), reader: try access.makeReader(),
         everyEvents: everyEvents > 0 ? Int64(everyEvents) : nil, everyMinutes: everyMinutes > 0 ? everyMinutes : nil)
 }
 
@@ -37,7 +37,7 @@ extension TimePoint {
     /// A warning when the point lies beyond what the log can answer (a position after the head,
     /// a time in the future): the answer is then the state at the head, which the user should
     /// know rather than guess from `asOf`.
-    func beyondHeadWarning(reader: EventLogReader, now: Timestamp = .now()) throws -> String? {
+    func beyondHeadWarning(reader: any LogReading, now: Timestamp = .now()) throws -> String? {
         let head = try reader.head()
         switch self {
         case .position(let p) where p > head.position:

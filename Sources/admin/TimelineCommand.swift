@@ -28,7 +28,7 @@ struct Timeline {
 
     /// The first position `--from TEXT` selects: position:N itself; a date-time: the first event
     /// recorded at or after it; a date: the first event recorded on or after that day (UTC).
-    static func firstPosition(_ text: String, in reader: EventLogReader) throws -> Int64 {
+    static func firstPosition(_ text: String, in reader: any LogReading) throws -> Int64 {
         guard let point = TimePoint(text) else { return 1 }
         switch point {
         case .position(let p): return max(p, 1)
@@ -39,7 +39,7 @@ struct Timeline {
     }
 
     /// The selected events, in log order.
-    func lines(reader: EventLogReader) throws -> [Line] {
+    func lines(reader: any LogReading) throws -> [Line] {
         guard from <= to else { return [] }
         var byStream: [String: [RecordedEvent]] = [:]
         var shown: Set<String> = []  // streams with at least one event in [from, to]

@@ -8,9 +8,11 @@ import TestSupport
 /// another's imports are killed with -9 mid-transaction. Afterwards verify passes, every
 /// acknowledged batch is there exactly once and every other one whole or not at all, and every
 /// batch sent again from another host adds only what was missing. The self-test first plants a
-/// lost acknowledged batch, which the checks must flag.
+/// lost acknowledged batch, which the checks must flag. Two worker hosts follow the log meanwhile
+/// (one through link cuts, one killed with -9 and restarted); their read models must end at the
+/// head and equal a fresh fold of the log.
 @Suite struct PostgresHostsTests {
-    @Test func appendersOnThreeHostsLoseNothingAcknowledgedThroughALinkCutAndKills() throws {
+    @Test func appendersAndWorkersOnFiveHostsLoseNothingThroughLinkCutsAndKills() throws {
         let admin = try TestPaths.adminBinary()
         let script = TestPaths.repoRoot.appendingPathComponent("scripts/pg_hosts_campaign.py")
         // names and addresses of their own, apart from a `make pg-hosts-campaign` running
@@ -29,5 +31,13 @@ import TestSupport
         let phase = output.split(separator: "\n").first { $0.hasPrefix("phase 1:") }.map(String.init) ?? ""
         #expect(!phase.contains("(0 killed"), "\(phase)")
         #expect(output.contains("after sending everything again: 600 events, 24 whole batches of 24"), "\(output)")
+        // two worker hosts folded the shared log into read models of their own, one through two
+        // link cuts, one killed with -9 and started again: both at the head, equal to the log
+        #expect(output.contains("selftest: an altered row of worker host 4's read models was flagged"), "\(output)")
+        for host in [4, 5] {
+            #expect(
+                output.contains("worker host \(host): checkpoints [600] (head 600), SIGTERM exit 0, replay --check exit 0"),
+                "\(output)")
+        }
     }
 }

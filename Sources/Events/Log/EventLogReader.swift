@@ -348,21 +348,6 @@ public final class EventLogReader: @unchecked Sendable {
         }
     }
 
-    /// Calls `body` with each event from `position` on, in order, until it returns false.
-    public func forEach(
-        from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Bool
-    ) throws {
-        try forEachLine(from: position, through: last) { p, line in
-            let event: RecordedEvent
-            do {
-                event = try EventCodec.decodeRecorded(line: line)
-            } catch {
-                throw EventStoreError(.corruption, "the stored event at position \(p) does not decode: \(error)")
-            }
-            return try body(event)
-        }
-    }
-
     /// Up to `limit` events after `position`.
     public func events(after position: Int64, limit: Int) throws -> [RecordedEvent] {
         var out: [RecordedEvent] = []

@@ -6,6 +6,8 @@ import Foundation
 extension EventStore: LogWriting {}
 
 extension EventLogReader: LogReading {
+    public var storeName: String { layout.root }
+
     /// Verifies the store's folder with ``LogVerifier`` (shallow: hashes and frames).
     public func verify(expect: String?, progress: ((Int64) -> Void)?) throws -> LogVerifier.Report {
         try LogVerifier(layout: layout).verify(expect: expect, progress: progress)

@@ -43,6 +43,24 @@ public protocol LogWriting: AnyObject, Sendable {
     func close()
 }
 
+extension LogReading {
+    /// Calls `body` with each event from `position` through `last`, in order, until it returns
+    /// false.
+    public func forEach(
+        from position: Int64 = 1, through last: Int64 = .max, _ body: (RecordedEvent) throws -> Bool
+    ) throws {
+        try forEachLine(from: position, through: last) { p, line in
+            let event: RecordedEvent
+            do {
+                event = try EventCodec.decodeRecorded(line: line)
+            } catch {
+                throw EventStoreError(.corruption, "\(storeName): the stored event at position \(p) does not decode: \(error)")
+            }
+            return try body(event)
+        }
+    }
+}
+
 extension LogWriting {
     /// Appends with the business rules checked.
     public func append(_ events: [ProposedEvent]) throws -> AppendResult {
@@ -59,6 +77,9 @@ extension LogWriting {
 
 /// What a command needs to read a log. Readers see only committed events, in position order.
 public protocol LogReading: AnyObject, Sendable {
+    /// The store, named for messages: its folder, or its URL without the password.
+    var storeName: String { get }
+
     /// The last committed position (0 when empty), its `recordedAt` and its chain hash.
     func head() throws -> (position: Int64, recordedAt: Timestamp?, hash: String?)
 

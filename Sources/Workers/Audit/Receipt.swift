@@ -82,11 +82,11 @@ public struct Receipt: Sendable, Hashable {
     /// The receipt of `reader`'s log at `position` (the head when nil), signed with `key` at `now`.
     /// - Throws: ``EventStoreError`` `.notFound` when the log is empty or has no such position.
     public static func sign(
-        reader: EventLogReader, position: Int64? = nil, key: Curve25519.Signing.PrivateKey, now: Timestamp = .now()
+        reader: any LogReading, position: Int64? = nil, key: Curve25519.Signing.PrivateKey, now: Timestamp = .now()
     ) throws -> Receipt {
         let head = try reader.head()
         guard head.position >= 1 else {
-            throw EventStoreError(.notFound, "the log of \(reader.layout.root) is empty: there is nothing to sign")
+            throw EventStoreError(.notFound, "the log of \(reader.storeName) is empty: there is nothing to sign")
         }
         let at = position ?? head.position
         guard at >= 1, at <= head.position else {
@@ -198,10 +198,10 @@ public struct Receipt: Sendable, Hashable {
     }
 
     /// Checks that `reader`'s log is the receipt's store and still has its hash at its position.
-    public func check(against reader: EventLogReader) throws -> Result<Void, Refusal> {
+    public func check(against reader: any LogReading) throws -> Result<Void, Refusal> {
         let head = try reader.head()
         guard let first = try reader.hash(at: 1) else {
-            return .failure(Refusal(.otherStore, "the log of \(reader.layout.root) is empty: it is not the store the receipt names"))
+            return .failure(Refusal(.otherStore, "the log of \(reader.storeName) is empty: it is not the store the receipt names"))
         }
         guard first == store else {
             return .failure(

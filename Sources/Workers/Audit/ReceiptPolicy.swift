@@ -11,7 +11,7 @@ import Synchronization
 /// (beside, synced, renamed), never overwritten. ``ReceiptFolder/check(_:publicKey:reader:)``
 /// then shows the history was only ever extended.
 public final class ReceiptPolicy: WorkerHook {
-    public let reader: EventLogReader
+    public let reader: any LogReading
     public let directory: String
     public let everyEvents: Int64?
     public let everyMinutes: Double?
@@ -22,7 +22,7 @@ public final class ReceiptPolicy: WorkerHook {
     private let last = Mutex<(position: Int64, at: Timestamp)?>(nil)
 
     public init(
-        reader: EventLogReader, key: Curve25519.Signing.PrivateKey, directory: String, everyEvents: Int64? = nil,
+        reader: any LogReading, key: Curve25519.Signing.PrivateKey, directory: String, everyEvents: Int64? = nil,
         everyMinutes: Double? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
         logger: Logger = Logger(label: "hromada.receipts")
     ) {
@@ -98,7 +98,7 @@ public enum ReceiptFolder {
     /// `publicKey` and this log still has its hash at its position, so the history the receipts
     /// describe was only ever extended. Positions never go down with signing time.
     public static func check(
-        _ directory: String, publicKey: Curve25519.Signing.PublicKey, reader: EventLogReader
+        _ directory: String, publicKey: Curve25519.Signing.PublicKey, reader: any LogReading
     ) throws -> [Entry] {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".json") }

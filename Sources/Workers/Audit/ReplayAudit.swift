@@ -74,11 +74,11 @@ public struct ReplayAudit: Sendable {
         return report
     }
 
-    public let reader: EventLogReader
+    public let reader: any LogReading
     public let scratchParent: String?
     let logger: Logger
 
-    public init(reader: EventLogReader, scratchParent: String? = nil, logger: Logger = Logger(label: "hromada.audit")) {
+    public init(reader: any LogReading, scratchParent: String? = nil, logger: Logger = Logger(label: "hromada.audit")) {
         self.reader = reader
         self.scratchParent = scratchParent
         self.logger = logger

@@ -15,7 +15,7 @@ import Synchronization
 /// next round; it never stops the worker.
 public final class SnapshotPolicy: WorkerHook {
     public let snapshots: SnapshotStore
-    public let reader: EventLogReader
+    public let reader: any LogReading
     /// Snapshot after this many new events (nil: not by count).
     public let everyEvents: Int64?
     /// Snapshot after this many minutes with new events (nil: not by time).
@@ -30,7 +30,7 @@ public final class SnapshotPolicy: WorkerHook {
     /// - Parameters:
     ///   - now: the clock that measures `everyMinutes` (default: the system clock).
     public init(
-        snapshots: SnapshotStore, reader: EventLogReader, everyEvents: Int64? = nil, everyMinutes: Double? = nil,
+        snapshots: SnapshotStore, reader: any LogReading, everyEvents: Int64? = nil, everyMinutes: Double? = nil,
         retention: SnapshotRetention? = nil, now: @escaping @Sendable () -> Timestamp = { Timestamp.now() },
         logger: Logger = Logger(label: "hromada.snapshots")
     ) {

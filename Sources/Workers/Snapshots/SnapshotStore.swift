@@ -75,7 +75,7 @@ public struct SnapshotStore: Sendable {
     ///   - projections: the projections the caller needs, with the code's schema versions; a
     ///     snapshot must hold each of them at that version.
     public func list(
-        reader: EventLogReader?, projections: [any Projection] = StandardProjections.all
+        reader: (any LogReading)?, projections: [any Projection] = StandardProjections.all
     ) throws -> [Info] {
         let names: [String]
         do {
@@ -98,7 +98,7 @@ public struct SnapshotStore: Sendable {
     /// The snapshot named `name` (a folder name, or a position), checked as ``list(reader:projections:)`` does.
     /// - Throws: ``SnapshotError`` `.notFound`.
     public func info(
-        _ name: String, reader: EventLogReader?, projections: [any Projection] = StandardProjections.all
+        _ name: String, reader: (any LogReading)?, projections: [any Projection] = StandardProjections.all
     ) throws -> Info {
         try check(name: resolve(name), reader: reader, projections: projections)
     }
@@ -117,7 +117,7 @@ public struct SnapshotStore: Sendable {
     func path(of name: String) -> String { directory + "/" + name }
 
     /// Reads a manifest and checks it against the folder, the log and the code.
-    func check(name: String, reader: EventLogReader?, projections: [any Projection]) -> Info {
+    func check(name: String, reader: (any LogReading)?, projections: [any Projection]) -> Info {
         var info = Info(name: name, path: path(of: name), manifest: nil, problem: nil)
         let manifest: SnapshotManifest
         do {
@@ -135,7 +135,7 @@ public struct SnapshotStore: Sendable {
     }
 
     func problem(
-        of m: SnapshotManifest, name: String, reader: EventLogReader?, projections: [any Projection]
+        of m: SnapshotManifest, name: String, reader: (any LogReading)?, projections: [any Projection]
     ) -> SnapshotError? {
         guard m.format == SnapshotManifest.currentFormat else {
             return SnapshotError(
@@ -186,7 +186,7 @@ public struct SnapshotStore: Sendable {
     /// - Returns: the snapshot's info; `problem` says what is wrong, if anything.
     /// - Throws: ``SnapshotError`` `.notFound` when there is no such snapshot.
     public func verify(
-        _ name: String, reader: EventLogReader?, projections: [any Projection] = StandardProjections.all
+        _ name: String, reader: (any LogReading)?, projections: [any Projection] = StandardProjections.all
     ) throws -> Info {
         var info = try info(name, reader: reader, projections: projections)
         guard let manifest = info.manifest else { return info }
@@ -204,7 +204,7 @@ public struct SnapshotStore: Sendable {
     /// closes the store and removes the folder.
     /// - Throws: ``SnapshotError`` naming why the snapshot is refused.
     public func openCopy(
-        _ name: String, reader: EventLogReader, in directory: String, projections: [any Projection] = StandardProjections.all
+        _ name: String, reader: any LogReading, in directory: String, projections: [any Projection] = StandardProjections.all
     ) throws -> (store: ProjectionStore, manifest: SnapshotManifest) {
         let info = try info(name, reader: reader, projections: projections)
         if let problem = info.problem { throw problem }
@@ -396,7 +396,7 @@ public struct SnapshotStore: Sendable {
     /// - Returns: the manifest of the snapshot restored.
     /// - Throws: ``SnapshotError`` naming why the snapshot is refused, or `.io`.
     @discardableResult
-    public func restore(_ name: String, into store: ProjectionStore, reader: EventLogReader) throws -> SnapshotManifest {
+    public func restore(_ name: String, into store: ProjectionStore, reader: any LogReading) throws -> SnapshotManifest {
         let info = try info(name, reader: reader, projections: store.projections)
         if let problem = info.problem { throw problem }
         guard let manifest = info.manifest else { throw SnapshotError(.unreadable, "snapshot \(info.name) has no manifest") }
@@ -427,7 +427,7 @@ public struct SnapshotStore: Sendable {
     /// - Returns: the names removed (or that would be).
     @discardableResult
     public func prune(
-        _ retention: SnapshotRetention, reader: EventLogReader? = nil,
+        _ retention: SnapshotRetention, reader: (any LogReading)? = nil,
         projections: [any Projection] = StandardProjections.all, unusable: Bool = false, dryRun: Bool = false
     ) throws -> [String] {
         let all = try list(reader: reader, projections: projections)

@@ -16,7 +16,7 @@ import Projections
 ///     defer { past.discard() }
 ///     let board = try past.store.leaderboard(competitionId: "2020", themeCode: "A")
 public struct TimeMachine: Sendable {
-    public let reader: EventLogReader
+    public let reader: any LogReading
     /// Where snapshots are looked for; nil replays from the start.
     public let snapshots: SnapshotStore?
     /// The read models it can rebuild, with the code's schema versions.
@@ -27,7 +27,7 @@ public struct TimeMachine: Sendable {
     let logger: Logger
 
     public init(
-        reader: EventLogReader, snapshots: SnapshotStore?, projections: [any Projection] = StandardProjections.all,
+        reader: any LogReading, snapshots: SnapshotStore?, projections: [any Projection] = StandardProjections.all,
         scratchParent: String? = nil, batchSize: Int = 20_000, logger: Logger = Logger(label: "hromada.timetravel")
     ) {
         self.reader = reader
