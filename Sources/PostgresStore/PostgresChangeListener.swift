@@ -43,11 +43,11 @@ public final class PostgresChangeListener: Sendable {
                             for try await _ in notifications { onChange() }
                         }
                     } catch {
-                        logger.info("the LISTEN connection ended", metadata: ["error": "\(error)"])
+                        logger.info("the LISTEN connection ended", metadata: ["error": "\(PostgresSession.describe(error))"])
                     }
                     try? await connection.close()
                 } catch {
-                    logger.info("cannot connect to LISTEN; retrying", metadata: ["error": "\(error)", "retry.seconds": "\(delay)"])
+                    logger.info("cannot connect to LISTEN; retrying", metadata: ["error": "\(PostgresSession.describe(error))", "retry.seconds": "\(delay)"])
                 }
                 try? await Task.sleep(for: .milliseconds(Int(delay * 1000)))
                 delay = min(delay * 2, 2)

@@ -13,7 +13,8 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
     private var current: PostgresSession?
     private var session: PostgresSession {
         get throws {
-            if let current { return current }
+            if let current, !current.isClosed { return current }
+            current?.close()
             let fresh = try PostgresSession(location)
             current = fresh
             return fresh
@@ -43,7 +44,9 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
         defer { lock.unlock() }
         do {
             return try body()
-        } catch let error as EventStoreError where error.cause is PSQLError && PostgresSession.sqlState(error) == nil {
+        } catch let error as EventStoreError
+            where current?.isClosed == true || error.cause is PSQLError && PostgresSession.sqlState(error) == nil
+        {
             current?.close()
             current = nil
             cached = nil

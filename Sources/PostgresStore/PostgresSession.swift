@@ -42,6 +42,7 @@ final class PostgresSession: @unchecked Sendable {
     /// Every row of `query`.
     @discardableResult
     func rows(_ query: PostgresQuery) throws -> [PostgresRow] {
+        try requireOpen()
         do {
             return try connection.query(query, logger: logger).wait().rows
         } catch {
@@ -51,6 +52,7 @@ final class PostgresSession: @unchecked Sendable {
 
     /// Runs `sql` (one or more statements, no parameters) through the simple protocol.
     func execute(_ sql: String) throws {
+        try requireOpen()
         do {
             _ = try connection.simpleQuery(sql).wait()
         } catch {
@@ -69,6 +71,15 @@ final class PostgresSession: @unchecked Sendable {
             try? execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// Whether the connection is closed (by us, by the server, by the network).
+    var isClosed: Bool { connection.isClosed }
+
+    /// A query sent on a connection the server has closed would wait for ever (the driver
+    /// completes nothing on it), so it is refused at once.
+    private func requireOpen() throws {
+        if connection.isClosed { throw EventStoreError(.io, "PostgreSQL: the connection to \(location) was closed") }
     }
 
     func close() {
