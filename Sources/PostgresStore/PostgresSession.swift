@@ -14,6 +14,10 @@ final class PostgresSession: @unchecked Sendable {
     private let connection: PostgresConnection
     private let logger: Logger
     private var closed = false
+    /// Statements sent without waiting (``send(_:)``), oldest first, with their place in the
+    /// order of sending; the connection runs statements in the order they were sent.
+    private var inFlight: [(order: Int, answer: EventLoopFuture<PostgresQueryResult>)] = []
+    private var sent = 0
 
     /// Connects (and fails with a sentence naming the server and the cause).
     init(_ location: PostgresLocation, logger: Logger = Logger(label: "hromada.postgres")) throws {
@@ -39,10 +43,11 @@ final class PostgresSession: @unchecked Sendable {
         return configuration
     }
 
-    /// Every row of `query`.
+    /// Every row of `query` (after every statement sent before it has answered).
     @discardableResult
     func rows(_ query: PostgresQuery) throws -> [PostgresRow] {
         try requireOpen()
+        try settle(before: Int.max)
         do {
             return try connection.query(query, logger: logger).wait().rows
         } catch {
@@ -50,9 +55,65 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// A statement sent, whose rows are taken later (``answer(_:)``).
+    struct Pending {
+        fileprivate let order: Int
+        fileprivate let answer: EventLoopFuture<PostgresQueryResult>
+    }
+
+    /// Sends `query` and returns at once: the caller goes on with its own work while the server
+    /// runs it. Its rows are taken with ``answer(_:)``.
+    func request(_ query: PostgresQuery) throws -> Pending {
+        try requireOpen()
+        sent += 1
+        return Pending(order: sent, answer: connection.query(query, logger: logger))
+    }
+
+    /// The rows of a statement ``request(_:)`` sent. A statement sent before it without waiting
+    /// (``send(_:)``) that failed is thrown first: after it, the transaction refuses everything
+    /// (SQLSTATE 25P02), and its own error is the one that says what went wrong.
+    func answer(_ pending: Pending) throws -> [PostgresRow] {
+        try settle(before: pending.order)
+        do {
+            return try pending.answer.wait().rows
+        } catch {
+            throw Self.wrap(error)
+        }
+    }
+
+    /// Sends `query` without waiting for its answer (an INSERT whose rows are not needed). Its
+    /// failure is thrown by the next statement that waits (``rows(_:)``, ``answer(_:)``,
+    /// ``execute(_:)``, ``settle()``): a transaction's COMMIT always waits for it first.
+    func send(_ query: PostgresQuery) throws {
+        try requireOpen()
+        sent += 1
+        inFlight.append((sent, connection.query(query, logger: logger)))
+    }
+
+    /// Waits for every statement sent before the one numbered `order`.
+    func settle(before order: Int = Int.max) throws {
+        while let first = inFlight.first, first.order < order {
+            inFlight.removeFirst()
+            do {
+                _ = try first.answer.wait()
+            } catch {
+                let failed = inFlight
+                inFlight.removeAll()
+                for other in failed { _ = try? other.answer.wait() }
+                throw Self.wrap(error)
+            }
+        }
+    }
+
     /// Runs `sql` (one or more statements, no parameters) through the simple protocol.
     func execute(_ sql: String) throws {
         try requireOpen()
+        do {
+            try settle()
+        } catch {
+            // a statement sent without waiting failed: the ROLLBACK that follows must still run
+            if sql != "ROLLBACK" { throw error }
+        }
         do {
             _ = try connection.simpleQuery(sql).wait()
         } catch {

@@ -147,6 +147,44 @@ struct PostgresWritersTests {
     }
 }
 
+extension PostgresWritersTests {
+    /// The import sends its inserts without waiting for them (the server writes while the next
+    /// events are checked). One that fails — here on a row planted behind the writer's back at a
+    /// position the import is about to take, and in a store that already holds events, so the
+    /// ids and streams are asked as well — is reported as itself (not as the "transaction is
+    /// aborted" of the statements after it), and the whole import is rolled back.
+    @Test func anInsertSentWithoutWaitingThatFailsIsReportedAndRollsTheImportBack() throws {
+        let server = try PostgresServer.shared()
+        let location = try server.newLocation()
+        try PostgresLogStore.initialize(location)
+        let lines = try Sample.lines(prefix: 1200)
+        let first = try PostgresLogStore(location: location)
+        try importAll(Array(lines[..<100]), into: first)
+        first.close()
+        let before = try exported(try PostgresLogReader(location: location))
+        try server.psql(
+            "INSERT INTO \(location.table("events")) (position, id, stream, version, recorded_at) VALUES (700, gen_random_uuid(), 'planted', 0, 0)")
+        var options = EventStoreOptions()
+        options.frameBytes = 16 * 1024  // many batches: inserts are in flight while events are checked
+        let writer = try PostgresLogStore(location: location, options: options)
+        defer { writer.close() }
+        #expect(throws: EventStoreError.self) { try importAll(Array(lines[100...]), into: writer) }
+        do {
+            _ = try importAll(Array(lines[100...]), into: writer)
+        } catch let error as EventStoreError {
+            #expect(error.message.contains("duplicate key") || error.message.contains("23505"), "\(error.message)")
+            #expect(!error.message.contains("25P02"), "\(error.message)")
+        }
+        try server.psql("DELETE FROM \(location.table("events")) WHERE stream = 'planted'")
+        let reader = try PostgresLogReader(location: location)
+        #expect(try exported(reader) == before, "nothing of the failed import is in the log")
+        #expect(try reader.verify(expect: nil, progress: nil).ok)
+        // the same writer goes on: with the row gone, the import lands whole
+        #expect(try importAll(Array(lines[100...]), into: writer).appended == 1100)
+        #expect(try PostgresLogReader(location: location).verify(expect: nil, progress: nil).ok)
+    }
+}
+
 /// What concurrent writers were told, collected under a lock.
 final class Acknowledged: @unchecked Sendable {
     private let lock = NSLock()
