@@ -9,56 +9,9 @@ import TestSupport
 // `LogReading`), so that each backend runs the same assertions: the file store, and the
 // PostgreSQL store on a throwaway server (TestSupport's PostgresServer).
 
-/// A backend under test: how to make an empty store and open its writer and reader.
-enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case file
-    case postgres
+/// A backend under test (TestSupport's ``LogBackend``).
+typealias Backend = LogBackend
 
-    var testDescription: String { rawValue }
-
-    /// A fresh, empty, initialised store of this backend, removed when the value goes.
-    func makeStore() throws -> any ContractStore {
-        switch self {
-        case .file: try FileContractStore()
-        case .postgres: try PostgresContractStore()
-        }
-    }
-}
-
-/// An empty store of one backend.
-protocol ContractStore: AnyObject {
-    func writer() throws -> any LogWriting
-    func reader() throws -> any LogReading
-}
-
-final class FileContractStore: ContractStore {
-    let folder: TemporaryFolder
-    let layout: StoreLayout
-
-    init() throws {
-        folder = try TemporaryFolder()
-        layout = StoreLayout(root: folder.url.appendingPathComponent("store").path)
-        try layout.initialize()
-    }
-
-    func writer() throws -> any LogWriting { try EventStore(layout: layout) }
-    func reader() throws -> any LogReading { try EventLogReader(layout: layout) }
-}
-
-/// A store in a fresh schema of the test server.
-final class PostgresContractStore: ContractStore {
-    let location: PostgresLocation
-
-    init() throws {
-        location = try PostgresServer.shared().newLocation()
-        try PostgresLogStore.initialize(location)
-    }
-
-    func writer() throws -> any LogWriting { try PostgresLogStore(location: location) }
-    func reader() throws -> any LogReading { try PostgresLogReader(location: location) }
-}
-
-/// A well-formed event of a type the catalog does not know (append with `validate: false`).
 func note(_ stream: String, _ n: Int, id: UUID? = nil, expectedVersion: Int64? = nil) -> ProposedEvent {
     ProposedEvent(
         id: id, stream: stream, type: "NoteTaken", occurredAt: Timestamp(milliseconds: 1_600_000_000_000 + Int64(n) * 1000),

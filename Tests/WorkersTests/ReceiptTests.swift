@@ -13,8 +13,8 @@ import TestSupport
 @Suite struct ReceiptTests {
     let key = Curve25519.Signing.PrivateKey()
 
-    @Test func aReceiptRoundTripsAndHolds() throws {
-        let fixture = try HistoryFixture.sample(prefix: 300)
+    @Test(arguments: LogBackend.allCases) func aReceiptRoundTripsAndHolds(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(prefix: 300, backend: backend)
         for position: Int64? in [nil, 1, 17, fixture.head] {
             let receipt = try Receipt.sign(reader: fixture.reader, position: position, key: key)
             let at = position ?? fixture.head
@@ -46,8 +46,8 @@ import TestSupport
         #expect(JSONValue.object(members).canonicalBytes == receipt.signedBytes)
     }
 
-    @Test func anAlteredReceiptIsRefused() throws {
-        let fixture = try HistoryFixture.sample(prefix: 100)
+    @Test(arguments: LogBackend.allCases) func anAlteredReceiptIsRefused(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(prefix: 100, backend: backend)
         let receipt = try Receipt.sign(reader: fixture.reader, position: 50, key: key)
         for field in ["position", "hash", "recordedAt", "signedAt", "store"] {
             var members = try #require(receipt.document.objectValue)
@@ -68,8 +68,8 @@ import TestSupport
         }
     }
 
-    @Test func aForgedSignatureIsRefused() throws {
-        let fixture = try HistoryFixture.sample(prefix: 100)
+    @Test(arguments: LogBackend.allCases) func aForgedSignatureIsRefused(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(prefix: 100, backend: backend)
         var receipt = try Receipt.sign(reader: fixture.reader, key: key)
         receipt.signature[10] ^= 0x01
         #expect(refusal { try receipt.verify(publicKey: key.publicKey) } == .badSignature)
@@ -77,8 +77,8 @@ import TestSupport
         #expect(refusal { try receipt.verify(publicKey: key.publicKey) } == .badSignature)
     }
 
-    @Test func aReceiptOfAnotherKeyIsRefused() throws {
-        let fixture = try HistoryFixture.sample(prefix: 100)
+    @Test(arguments: LogBackend.allCases) func aReceiptOfAnotherKeyIsRefused(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(prefix: 100, backend: backend)
         let receipt = try Receipt.sign(reader: fixture.reader, key: key)
         let other = Curve25519.Signing.PrivateKey()
         #expect(refusal { try receipt.verify(publicKey: other.publicKey) } == .wrongKey)
@@ -88,9 +88,9 @@ import TestSupport
         #expect(refusal { try claimed.verify(publicKey: key.publicKey) } == .badSignature)
     }
 
-    @Test func aReceiptBeyondTheHeadIsRefused() throws {
-        let longer = try HistoryFixture.sample(prefix: 200)
-        let shorter = try HistoryFixture.sample(prefix: 120)
+    @Test(arguments: LogBackend.allCases) func aReceiptBeyondTheHeadIsRefused(_ backend: LogBackend) throws {
+        let longer = try HistoryFixture.sample(prefix: 200, backend: backend)
+        let shorter = try HistoryFixture.sample(prefix: 120, backend: backend)
         let receipt = try Receipt.sign(reader: longer.reader, position: 150, key: key)
         try receipt.verify(publicKey: key.publicKey)
         let verdict = try receipt.check(against: shorter.reader)
@@ -100,10 +100,10 @@ import TestSupport
         #expect(kind(try Receipt.sign(reader: longer.reader, position: 120, key: key).check(against: shorter.reader)) == nil)
     }
 
-    @Test func aReceiptOfAnotherStoreIsRefused() throws {
+    @Test(arguments: LogBackend.allCases) func aReceiptOfAnotherStoreIsRefused(_ backend: LogBackend) throws {
         let lines = try Sample.lines()
-        let one = try HistoryFixture(lines: Array(lines.prefix(60)))
-        let other = try HistoryFixture(lines: Array(lines.dropFirst().prefix(60)))
+        let one = try HistoryFixture(lines: Array(lines.prefix(60)), backend: backend)
+        let other = try HistoryFixture(lines: Array(lines.dropFirst().prefix(60)), backend: backend)
         #expect(one.events[0].hash != other.events[0].hash)
         let receipt = try Receipt.sign(reader: one.reader, position: 10, key: key)
         let verdict = try receipt.check(against: other.reader)
@@ -111,8 +111,8 @@ import TestSupport
         #expect(reason(verdict).contains("another store"))
     }
 
-    @Test func aReceiptOfARewrittenHistoryIsRefused() throws {
-        let fixture = try HistoryFixture.sample(prefix: 80)
+    @Test(arguments: LogBackend.allCases) func aReceiptOfARewrittenHistoryIsRefused(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(prefix: 80, backend: backend)
         // A validly signed receipt whose hash this log does not have at that position.
         var receipt = Receipt(
             store: fixture.events[0].hash, position: 40, hash: fixture.events[40].hash,
@@ -122,8 +122,8 @@ import TestSupport
         #expect(kind(try receipt.check(against: fixture.reader)) == .rewritten)
     }
 
-    @Test func malformedDocumentsAreRefused() throws {
-        let fixture = try HistoryFixture.sample(prefix: 30)
+    @Test(arguments: LogBackend.allCases) func malformedDocumentsAreRefused(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(prefix: 30, backend: backend)
         let receipt = try Receipt.sign(reader: fixture.reader, key: key)
         var members = try #require(receipt.document.objectValue)
         members["extra"] = .string("x")

@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+import TestSupport
 
 import Events
 import Projections
@@ -24,8 +25,8 @@ import Workers
         return try ReplayAudit(reader: fixture.reader, scratchParent: fixture.root).check(live, projections: names)
     }
 
-    @Test func anUntouchedStoreEqualsTheLog() throws {
-        let fixture = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func anUntouchedStoreEqualsTheLog(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(backend: backend)
         let report = try check(fixture, try liveCopy(fixture))
         #expect(report.isEqual)
         #expect(report.findings.map(\.projection) == StandardProjections.names)
@@ -33,8 +34,8 @@ import Workers
     }
 
     /// One value altered in one table at a time, for every table of every model.
-    @Test func oneAlteredValueInAnyTableIsFoundAndNamed() throws {
-        let fixture = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func oneAlteredValueInAnyTableIsFoundAndNamed(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(backend: backend)
         let original = try liveCopy(fixture)
         var checked = 0
         for projection in StandardProjections.all {
@@ -64,8 +65,8 @@ import Workers
         #expect(checked == StandardProjections.all.map(\.tableNames.count).reduce(0, +))
     }
 
-    @Test func aModelOfAnotherSchemaVersionIsStaleNotTampered() throws {
-        let fixture = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func aModelOfAnotherSchemaVersionIsStaleNotTampered(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(backend: backend)
         let path = try liveCopy(fixture)
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in try db.execute(sql: "UPDATE projections SET schemaVersion = schemaVersion + 100 WHERE name = 'regions'") }
@@ -116,8 +117,8 @@ import Workers
         return column
     }
 
-    @Test func theWorkersAuditPolicyChecksOnItsScheduleAndRecordsTheVerdict() throws {
-        let fixture = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func theWorkersAuditPolicyChecksOnItsScheduleAndRecordsTheVerdict(_ backend: LogBackend) throws {
+        let fixture = try HistoryFixture.sample(backend: backend)
         let path = try liveCopy(fixture)
         let queue = try DatabaseQueue(path: path)
         try queue.write { db in try db.execute(sql: "UPDATE seminars_seminar SET participants = participants + 1") }

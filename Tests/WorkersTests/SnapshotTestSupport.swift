@@ -15,24 +15,30 @@ import Workers
 final class HistoryFixture {
     private let folder: TemporaryFolder
     var root: String { folder.path }
-    let layout: StoreLayout
-    let reader: EventLogReader
+    /// The store (a folder, or a schema of the tests' PostgreSQL server).
+    let store: any BackendStore
+    let backend: LogBackend
+    /// The folder of a folder store (the tests of inotify and of folder-only damage use it).
+    var layout: StoreLayout { store.layout! }
+    let reader: any LogReading
     /// Every event of the log, in order.
     let events: [RecordedEvent]
     private var referenceDigests: [Int64: StateDigest] = [:]
 
-    /// Imports `lines` into a new store under a new temporary folder.
-    init(lines: [[UInt8]]) throws {
+    /// Imports `lines` into a new store of `backend` (and a new temporary folder beside it).
+    init(lines: [[UInt8]], backend: LogBackend = .file) throws {
         folder = try TemporaryFolder()
-        layout = StoreLayout(root: folder.path + "/store")
-        try layout.initialize()
+        self.backend = backend
+        store = try backend.makeStore()
         do {
-            let store = try EventStore(layout: layout)
-            defer { store.close() }
+            let writer = try store.writer()
+            defer { writer.close() }
             var iterator = lines.makeIterator()
-            _ = try store.importLines(options: EventStore.ImportOptions(), next: { iterator.next() })
+            _ = try writer.importLines(
+                options: EventStore.ImportOptions(), next: { iterator.next() }, ready: { true }, onReject: { _ in },
+                onCommit: { _ in })
         }
-        reader = try EventLogReader(layout: layout)
+        reader = try store.reader()
         var all: [RecordedEvent] = []
         try reader.forEach { e in
             all.append(e)
@@ -42,9 +48,9 @@ final class HistoryFixture {
     }
 
     /// The sample history (or its first `count` lines).
-    static func sample(prefix count: Int? = nil) throws -> HistoryFixture {
+    static func sample(prefix count: Int? = nil, backend: LogBackend = .file) throws -> HistoryFixture {
         let lines = try Sample.lines()
-        return try HistoryFixture(lines: count.map { Array(lines.prefix($0)) } ?? lines)
+        return try HistoryFixture(lines: count.map { Array(lines.prefix($0)) } ?? lines, backend: backend)
     }
 
     var head: Int64 { events.last?.position ?? 0 }
@@ -61,7 +67,7 @@ final class HistoryFixture {
 
     /// The live projections file of the store.
     func liveProjections() throws -> ProjectionStore {
-        try ProjectionStore(path: layout.projections)
+        try ProjectionStore(path: store.layout?.projections ?? root + "/projections.sqlite")
     }
 
     /// Read models at `position`, built by replaying the log from the first event into a new file.

@@ -19,8 +19,8 @@ import TestSupport
         ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
     }
 
-    @Test func createWritesAManifestAndCompressedContentIntoItsOwnFolder() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func createWritesAManifestAndCompressedContentIntoItsOwnFolder(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let snapshots = f.snapshots()
         let live = try f.liveProjections()
         defer { try? live.close() }
@@ -54,8 +54,8 @@ import TestSupport
         #expect(verified.problem == nil)
     }
 
-    @Test func createAtTheSamePositionTwiceWritesNothingNew() throws {
-        let f = try HistoryFixture.sample(prefix: 300)
+    @Test(arguments: LogBackend.allCases) func createAtTheSamePositionTwiceWritesNothingNew(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 300, backend: backend)
         let snapshots = f.snapshots()
         let live = try f.liveProjections()
         defer { try? live.close() }
@@ -68,8 +68,8 @@ import TestSupport
         #expect(Self.names(snapshots.directory) == [first.info.name])
     }
 
-    @Test func aSnapshotCutAtAPositionHoldsTheStateOfThatPosition() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func aSnapshotCutAtAPositionHoldsTheStateOfThatPosition(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let snapshots = f.snapshots()
         let info = try f.snapshot(at: 500, into: snapshots)
         #expect(info.position == 500)
@@ -81,8 +81,8 @@ import TestSupport
         #expect(try StateDigest.compute(store) == f.referenceDigest(at: 500))
     }
 
-    @Test func anEmptyLogHasNothingToSnapshot() throws {
-        let f = try HistoryFixture(lines: [])
+    @Test(arguments: LogBackend.allCases) func anEmptyLogHasNothingToSnapshot(_ backend: LogBackend) throws {
+        let f = try HistoryFixture(lines: [], backend: backend)
         let live = try f.liveProjections()
         defer { try? live.close() }
         #expect(throws: SnapshotError.self) {
@@ -91,8 +91,8 @@ import TestSupport
         #expect(Self.names(f.snapshots().directory).allSatisfy { !$0.hasPrefix(".tmp-") })
     }
 
-    @Test func verifyRefusesACorruptedSnapshot() throws {
-        let f = try HistoryFixture.sample(prefix: 400)
+    @Test(arguments: LogBackend.allCases) func verifyRefusesACorruptedSnapshot(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 400, backend: backend)
         let snapshots = f.snapshots()
         let info = try f.snapshot(at: 400, into: snapshots)
         // list looks at the manifest only: still usable
@@ -116,15 +116,15 @@ import TestSupport
         #expect(try live.status().allSatisfy { $0.checkpoint.position == 400 })
     }
 
-    @Test func verifyRefusesASnapshotOfAnotherHistory() throws {
+    @Test(arguments: LogBackend.allCases) func verifyRefusesASnapshotOfAnotherHistory(_ backend: LogBackend) throws {
         var lines = try Sample.lines()
-        let ours = try HistoryFixture(lines: Array(lines.prefix(600)))
+        let ours = try HistoryFixture(lines: Array(lines.prefix(600)), backend: backend)
         // the same events but for one population figure: every hash after it differs
         let text = String(decoding: lines[0], as: UTF8.self)
         let changed = text.replacingOccurrences(of: "\"population\":25096", with: "\"population\":25097")
         #expect(changed != text)
         lines[0] = Array(changed.utf8)
-        let theirs = try HistoryFixture(lines: Array(lines.prefix(600)))
+        let theirs = try HistoryFixture(lines: Array(lines.prefix(600)), backend: backend)
         #expect(ours.events[300].hash != theirs.events[300].hash)
 
         let foreign = try theirs.snapshot(at: 300, into: ours.snapshots())
@@ -141,8 +141,8 @@ import TestSupport
         #expect(throws: SnapshotError.self) { try ours.snapshots().restore(foreign.name, into: live, reader: ours.reader) }
     }
 
-    @Test func verifyRefusesASnapshotWhoseChainValueWasAltered() throws {
-        let f = try HistoryFixture.sample(prefix: 300)
+    @Test(arguments: LogBackend.allCases) func verifyRefusesASnapshotWhoseChainValueWasAltered(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 300, backend: backend)
         let snapshots = f.snapshots()
         let info = try f.snapshot(at: 250, into: snapshots)
         let path = info.path + "/" + SnapshotManifest.fileName
@@ -152,17 +152,17 @@ import TestSupport
         #expect(try snapshots.verify(info.name, reader: f.reader).problem?.code == .foreign)
     }
 
-    @Test func aSnapshotBeyondTheLogsHeadIsRefused() throws {
-        let longer = try HistoryFixture.sample(prefix: 400)
-        let shorter = try HistoryFixture.sample(prefix: 200)
+    @Test(arguments: LogBackend.allCases) func aSnapshotBeyondTheLogsHeadIsRefused(_ backend: LogBackend) throws {
+        let longer = try HistoryFixture.sample(prefix: 400, backend: backend)
+        let shorter = try HistoryFixture.sample(prefix: 200, backend: backend)
         let info = try longer.snapshot(at: 350, into: shorter.snapshots())
         let checked = try shorter.snapshots().verify(info.name, reader: shorter.reader)
         #expect(checked.problem?.code == .foreign)
         #expect(checked.problem?.message.contains("ends at position 200") == true)
     }
 
-    @Test func staleSchemaVersionsAreSkippedWithTheReasonInList() throws {
-        let f = try HistoryFixture.sample(prefix: 300)
+    @Test(arguments: LogBackend.allCases) func staleSchemaVersionsAreSkippedWithTheReasonInList(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 300, backend: backend)
         let snapshots = f.snapshots()
         let older = try f.snapshot(at: 100, into: snapshots)
         // a snapshot written by a build whose leaderboard was at another schema version
@@ -196,8 +196,8 @@ import TestSupport
         #expect(network.report.eventsReplayed == 50)
     }
 
-    @Test func createRefusesStaleReadModels() throws {
-        let f = try HistoryFixture.sample(prefix: 100)
+    @Test(arguments: LogBackend.allCases) func createRefusesStaleReadModels(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 100, backend: backend)
         let path = f.root + "/stale.sqlite"
         do {
             let store = try ProjectionStore(path: path)
@@ -214,8 +214,8 @@ import TestSupport
         #expect(error.message.contains("regions"))
     }
 
-    @Test func restoreThenCatchUpEqualsLive() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func restoreThenCatchUpEqualsLive(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let snapshots = f.snapshots()
         let live = try f.liveProjections()
         defer { try? live.close() }
@@ -240,8 +240,8 @@ import TestSupport
         #expect(try StateDigest.compute(live) == atHead)
     }
 
-    @Test func readersOfTheLiveStoreKeepWorkingAcrossARestore() throws {
-        let f = try HistoryFixture.sample(prefix: 400)
+    @Test(arguments: LogBackend.allCases) func readersOfTheLiveStoreKeepWorkingAcrossARestore(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 400, backend: backend)
         let snapshots = f.snapshots()
         let info = try f.snapshot(at: 150, into: snapshots)
         let live = try f.liveProjections()
@@ -253,8 +253,8 @@ import TestSupport
         #expect(try live.network() == f.replayed(upTo: 150).network())
     }
 
-    @Test func pruneKeepsTheNewestN() throws {
-        let f = try HistoryFixture.sample(prefix: 500)
+    @Test(arguments: LogBackend.allCases) func pruneKeepsTheNewestN(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 500, backend: backend)
         let snapshots = f.snapshots()
         let made = try [100, 200, 300, 400, 500].map { try f.snapshot(at: Int64($0), into: snapshots).name }
         // leftovers of an interrupted write, old enough to go
@@ -272,8 +272,8 @@ import TestSupport
         #expect(Self.names(snapshots.directory) == Array(made.suffix(2)))
     }
 
-    @Test func pruneLeavesUnusableSnapshotsAloneUnlessAsked() throws {
-        let f = try HistoryFixture.sample(prefix: 300)
+    @Test(arguments: LogBackend.allCases) func pruneLeavesUnusableSnapshotsAloneUnlessAsked(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 300, backend: backend)
         let snapshots = f.snapshots()
         let good = try f.snapshot(at: 300, into: snapshots)
         let bumped: [any Projection] = StandardProjections.all.map { $0.name == "catalog" ? Bumped(base: $0) : $0 }
@@ -311,8 +311,8 @@ import TestSupport
         #expect(SnapshotRetention.keep(0).kept(snapshots, reference: reference).isEmpty)
     }
 
-    @Test func policySnapshotsEveryNEventsOrTMinutes() throws {
-        let f = try HistoryFixture.sample(prefix: 1000)
+    @Test(arguments: LogBackend.allCases) func policySnapshotsEveryNEventsOrTMinutes(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 1000, backend: backend)
         let clock = ManualClock()
         let snapshots = f.snapshots(now: clock.function)
         let live = try f.liveProjections()
@@ -346,8 +346,8 @@ import TestSupport
         #expect(policy.isDue(position: 300, lastPosition: 0, lastTakenAt: clock.time, now: clock.time))
     }
 
-    @Test func policyPrunesAfterEachSnapshotAndRemembersTheLastOneOnDisk() throws {
-        let f = try HistoryFixture.sample(prefix: 600)
+    @Test(arguments: LogBackend.allCases) func policyPrunesAfterEachSnapshotAndRemembersTheLastOneOnDisk(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 600, backend: backend)
         let clock = ManualClock()
         let snapshots = f.snapshots(now: clock.function)
         try f.snapshot(at: 150, into: snapshots)
@@ -364,8 +364,8 @@ import TestSupport
         #expect(try snapshots.list(reader: f.reader).compactMap(\.position) == [360, 600])
     }
 
-    @Test func zstdFilesRoundTripAndReportTheirChecksums() throws {
-        let f = try HistoryFixture(lines: [])
+    @Test(arguments: LogBackend.allCases) func zstdFilesRoundTripAndReportTheirChecksums(_ backend: LogBackend) throws {
+        let f = try HistoryFixture(lines: [], backend: backend)
         let raw = f.root + "/raw.bin"
         var bytes = [UInt8]()
         for i in 0..<3_000_000 { bytes.append(UInt8(truncatingIfNeeded: i % 251 ^ (i >> 9))) }

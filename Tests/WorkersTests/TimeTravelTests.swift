@@ -10,8 +10,8 @@ import TestSupport
 /// scratch folder; always equal to a full replay of the prefix, with a digest that any machine
 /// reproduces.
 @Suite struct TimeTravelTests {
-    @Test func timeTravelEqualsAFullReplayOfThePrefixForManyTimes() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func timeTravelEqualsAFullReplayOfThePrefixForManyTimes(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let machine = TimeMachine(reader: f.reader, snapshots: nil)
         for (label, time) in f.interestingTimes() {
             let position = try machine.position(at: time)
@@ -26,8 +26,8 @@ import TestSupport
         }
     }
 
-    @Test func timeTravelFromSnapshotsEqualsAFullReplay() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func timeTravelFromSnapshotsEqualsAFullReplay(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let snapshots = f.snapshots()
         let snapshotPositions: [Int64] = [250, 600, 1000]
         for p in snapshotPositions { try f.snapshot(at: p, into: snapshots) }
@@ -56,8 +56,8 @@ import TestSupport
         #expect(try StateDigest.compute(replayed.store) == StateDigest.compute(exact.store))
     }
 
-    @Test func aCorruptedSnapshotIsSkippedAndTheAnswerStillComes() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func aCorruptedSnapshotIsSkippedAndTheAnswerStillComes(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let snapshots = f.snapshots()
         let older = try f.snapshot(at: 300, into: snapshots)
         let newer = try f.snapshot(at: 800, into: snapshots)
@@ -81,12 +81,12 @@ import TestSupport
         #expect(try StateDigest.compute(fromStart.store) == f.referenceDigest(at: 900))
     }
 
-    @Test func aForeignSnapshotIsSkippedAndTheAnswerStillComes() throws {
+    @Test(arguments: LogBackend.allCases) func aForeignSnapshotIsSkippedAndTheAnswerStillComes(_ backend: LogBackend) throws {
         var lines = try Sample.lines()
-        let ours = try HistoryFixture(lines: Array(lines.prefix(700)))
+        let ours = try HistoryFixture(lines: Array(lines.prefix(700)), backend: backend)
         let text = String(decoding: lines[1], as: UTF8.self)
         lines[1] = Array(text.replacingOccurrences(of: "\"population\":25000", with: "\"population\":25001").utf8)
-        let theirs = try HistoryFixture(lines: Array(lines.prefix(700)))
+        let theirs = try HistoryFixture(lines: Array(lines.prefix(700)), backend: backend)
         let foreign = try theirs.snapshot(at: 500, into: ours.snapshots())
 
         let past = try TimeMachine(reader: ours.reader, snapshots: ours.snapshots()).state(at: 650)
@@ -97,8 +97,8 @@ import TestSupport
         #expect(try StateDigest.compute(past.store) == ours.referenceDigest(at: 650))
     }
 
-    @Test func onlyTheProjectionsNeededAreRebuilt() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func onlyTheProjectionsNeededAreRebuilt(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let snapshots = f.snapshots()
         try f.snapshot(at: 400, into: snapshots)
         let past = try TimeMachine(reader: f.reader, snapshots: snapshots).state(at: 900, projections: ["leaderboard"])
@@ -119,8 +119,8 @@ import TestSupport
         }
     }
 
-    @Test func theLiveReadModelsAreNeverTouched() throws {
-        let f = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func theLiveReadModelsAreNeverTouched(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(backend: backend)
         let live = try f.liveProjections()
         defer { try? live.close() }
         try live.catchUp(source: LogEventSource(reader: f.reader))
@@ -138,9 +138,9 @@ import TestSupport
         #expect(try live.status() == statusBefore)
     }
 
-    @Test func theDigestIsStableAcrossIndependentBuildsAndDiffersForDifferentTimes() throws {
-        let a = try HistoryFixture.sample()
-        let b = try HistoryFixture.sample()
+    @Test(arguments: LogBackend.allCases) func theDigestIsStableAcrossIndependentBuildsAndDiffersForDifferentTimes(_ backend: LogBackend) throws {
+        let a = try HistoryFixture.sample(backend: backend)
+        let b = try HistoryFixture.sample(backend: backend)
         #expect(a.root != b.root)
         // b travels through a snapshot, a replays from the start
         try b.snapshot(at: 450, into: b.snapshots())
@@ -183,8 +183,8 @@ import TestSupport
         #expect(try StateDigest.compute(other.store).digest != digestA.digest)
     }
 
-    @Test func writingAStateRefusesAFolderThatHoldsFiles() throws {
-        let f = try HistoryFixture.sample(prefix: 50)
+    @Test(arguments: LogBackend.allCases) func writingAStateRefusesAFolderThatHoldsFiles(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 50, backend: backend)
         let past = try TimeMachine(reader: f.reader, snapshots: nil).state(at: 50)
         defer { past.discard() }
         let out = f.root + "/out"
@@ -199,14 +199,14 @@ import TestSupport
         #expect(try FileManager.default.contentsOfDirectory(atPath: f.root).allSatisfy { !$0.hasPrefix(".tmp-") })
     }
 
-    @Test func theEmptyStateBeforeTheFirstEventHasAStableDigest() throws {
-        let f = try HistoryFixture.sample(prefix: 20)
+    @Test(arguments: LogBackend.allCases) func theEmptyStateBeforeTheFirstEventHasAStableDigest(_ backend: LogBackend) throws {
+        let f = try HistoryFixture.sample(prefix: 20, backend: backend)
         let past = try TimeMachine(reader: f.reader, snapshots: f.snapshots()).state(at: 0)
         defer { past.discard() }
         #expect(past.report.position == 0)
         #expect(past.report.recordedAt == nil)
         #expect(past.report.eventsReplayed == 0)
-        let empty = try HistoryFixture(lines: [])
+        let empty = try HistoryFixture(lines: [], backend: backend)
         let nothing = try TimeMachine(reader: empty.reader, snapshots: nil).state(at: 5)
         defer { nothing.discard() }
         #expect(nothing.report.position == 0)
