@@ -2,6 +2,7 @@ import Events
 import Foundation
 import NIOCore
 import PostgresNIO
+import Synchronization
 
 /// A reader of a PostgreSQL store (``LogReading``): committed events only, in position order,
 /// each batch's lines chain-checked from the hash before it as they are read.
@@ -17,9 +18,13 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
             current?.close()
             let fresh = try PostgresSession(location)
             current = fresh
+            interruptible.withLock { $0 = fresh }
             return fresh
         }
     }
+    /// The connection in use, for ``interrupt()`` (which cannot take `lock`: the call it ends
+    /// holds it).
+    private let interruptible = Mutex<PostgresSession?>(nil)
     private let lock = NSLock()
     private let decompressor = ZstdDecompressor()
     /// The last batch read, its lines chained (a stream's events are often in one batch).
@@ -31,6 +36,13 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
         let first = try PostgresSession(location)
         try PostgresSchema.require(first)
         current = first
+        interruptible.withLock { $0 = first }
+    }
+
+    /// Ends the call in progress, if any, by closing its connection (the next call connects
+    /// again). A worker asked to stop while its read waits on a cut network stops at once.
+    public func interrupt() {
+        interruptible.withLock { $0 }?.interrupt()
     }
 
     deinit { current?.close() }

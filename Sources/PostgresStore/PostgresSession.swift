@@ -134,6 +134,12 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
+    /// Closes the connection at once, from any thread, without waiting: a statement waiting on
+    /// it (on a link that is cut, the answer may never come) fails now.
+    func interrupt() {
+        let _: EventLoopFuture<Void> = connection.close()
+    }
+
     /// Whether the connection is closed (by us, by the server, by the network).
     var isClosed: Bool { connection.isClosed }
 

@@ -18,6 +18,8 @@ public struct LogEventSource: EventSource {
         return try reader.events(after: position, limit: min(count, Int(limit - position)))
     }
 
+    public func interrupt() { reader.interrupt() }
+
     public func head() throws -> (position: Int64, recordedAt: Timestamp?) {
         let h = try reader.head()
         if let limit, limit < h.position {

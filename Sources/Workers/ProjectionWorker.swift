@@ -25,6 +25,10 @@ public final class ProjectionWorker<C: Clock>: Service, Sendable where C.Duratio
     let clock: C
     let lane = BlockingLane(label: "hromada.workers.sqlite")
     let stopping = Mutex(false)
+    /// Set when the follow loop has ended (no read can be in progress any more).
+    let finished = Flag()
+    /// How long a graceful shutdown waits for a read in progress before ending it.
+    static var interruptAfterSeconds: Double { 2 }
 
     /// - Parameters:
     ///   - hook: called after each round that moved the checkpoints (snapshots every N events).
@@ -59,7 +63,17 @@ public final class ProjectionWorker<C: Clock>: Service, Sendable where C.Duratio
         } onGracefulShutdown: {
             self.stopping.withLock { $0 = true }
             self.watcher.stop()
+            // The batch being applied commits (with its checkpoint) and the worker stops. A read
+            // that waits on a cut network would hold the shutdown for as long as the cut lasts:
+            // after a grace period it is ended (its batch is then rolled back, whole).
+            let source = self.source
+            let finished = self.finished
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: Self.interruptAfterSeconds)
+                if !finished.withLock({ $0 }) { source.interrupt() }
+            }
         }
+        finished.withLock { $0 = true }
         lane.stop()
         logger.info("projection workers stopped")
     }
@@ -240,4 +254,10 @@ enum WorkerMetrics {
             Counter(label: eventsApplied, dimensions: [("projection", s.name)]).increment(by: Int(now - s.checkpoint.position))
         }
     }
+}
+
+/// A Boolean shared between threads.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func withLock<T>(_ body: (inout Bool) -> T) -> T { value.withLock { body(&$0) } }
 }

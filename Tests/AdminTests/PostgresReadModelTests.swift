@@ -206,4 +206,44 @@ struct PostgresReadModelTests {
             #expect(service.finish(timeout: 15).status == 0)
         }
     }
+
+    /// A worker whose read waits on a link that stopped passing bytes (no reset: a cut network)
+    /// still stops on SIGTERM, within the grace period, with exit 0; its read models stay
+    /// whole (the batch it was reading is not applied half).
+    @Test func aWorkerStopsOnSIGTERMWhileItsReadWaitsOnACutLink() throws {
+        let server = try PostgresServer.shared()
+        try withTemporaryDirectory { dir in
+            let proxy = Process()
+            proxy.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            proxy.arguments = [TestPaths.repoRoot.appendingPathComponent("Tests/Network/freeze_proxy.py").path, "\(server.port)"]
+            let out = Pipe()
+            proxy.standardOutput = out
+            proxy.standardError = FileHandle.nullDevice
+            try proxy.run()
+            defer { proxy.terminate() }
+            let portLine = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            let port = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "\(portLine)")
+            let direct = server.newStoreURL()
+            let throughProxy = direct.replacingOccurrences(of: ":\(server.port)/", with: ":\(port)/")
+            #expect(throughProxy != direct)
+            #expect(try runAdmin(["--store", direct, "init"]).status == 0)
+            #expect(try runAdmin(["--store", direct, "import", TestPaths.sampleHistory.path]).status == 0)
+            let rm = dir.appendingPathComponent("rm").path
+            // a short poll: the worker reads the log every 0.2 s, so a read is under way when the link stops
+            let worker = try AdminChild(["--store", throughProxy, "--read-models", rm, "workers", "--poll", "0.2"])
+            #expect(try Self.waitForCheckpoints(["--store", direct, "--read-models", rm], head: 1254, timeout: 30))
+            kill(proxy.processIdentifier, SIGUSR1)  // the link stops passing bytes
+            usleep(1_000_000)
+            let asked = Date()
+            kill(worker.process.processIdentifier, SIGTERM)
+            let run = worker.finish(timeout: 20)
+            let took = Date().timeIntervalSince(asked)
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(!run.signalled, "it had to be killed: \(run.stderr)")
+            #expect(run.stderr.contains("workers stopped cleanly"), "\(run.stderr)")
+            #expect(took < 15, "stopped after \(took) s")
+            kill(proxy.processIdentifier, SIGUSR2)
+            #expect(try runAdmin(["--store", direct, "--read-models", rm, "replay", "--check"]).status == 0)
+        }
+    }
 }

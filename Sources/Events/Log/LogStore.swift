@@ -44,6 +44,10 @@ public protocol LogWriting: AnyObject, Sendable {
 }
 
 extension LogReading {
+    /// Ends a call in progress that waits on something outside the process (a database across
+    /// a network): by default nothing, a folder store's reads do not wait so.
+    public func interrupt() {}
+
     /// Calls `body` with each event from `position` through `last`, in order, until it returns
     /// false.
     public func forEach(
@@ -79,6 +83,9 @@ extension LogWriting {
 public protocol LogReading: AnyObject, Sendable {
     /// The store, named for messages: its folder, or its URL without the password.
     var storeName: String { get }
+
+    /// Ends a call in progress that waits on something outside the process (see the extension).
+    func interrupt()
 
     /// The last committed position (0 when empty), its `recordedAt` and its chain hash.
     func head() throws -> (position: Int64, recordedAt: Timestamp?, hash: String?)

@@ -10,4 +10,11 @@ public protocol EventSource: Sendable {
     func events(after position: Int64, limit: Int) throws -> [RecordedEvent]
     /// The last position the source holds (0 when empty) and its `recordedAt`.
     func head() throws -> (position: Int64, recordedAt: Timestamp?)
+    /// Ends a read in progress that waits on something outside the process (a database across a
+    /// cut network), so that a worker asked to stop does not wait for it.
+    func interrupt()
+}
+
+extension EventSource {
+    public func interrupt() {}
 }
