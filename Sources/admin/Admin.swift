@@ -94,8 +94,8 @@ extension SnapshotPrune: StoreCommand {}
 
 /// The version `admin --version` prints: the program's, and the store format it reads and writes.
 enum AdminVersion {
-    static let program = "0.9.0"
-    static let text = "\(program) (store format 1, index schema 2)"
+    static let program = "0.10.0"
+    static let text = "\(program) (store format 1, index schema \(StoreLayout.indexSchema))"
 }
 
 struct Admin: AsyncParsableCommand {

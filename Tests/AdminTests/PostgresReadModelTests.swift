@@ -220,7 +220,7 @@ struct PostgresReadModelTests {
             proxy.standardOutput = out
             proxy.standardError = FileHandle.nullDevice
             try proxy.run()
-            defer { proxy.terminate() }
+            defer { kill(proxy.processIdentifier, SIGKILL) }
             let portLine = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
             let port = try #require(Int(portLine.trimmingCharacters(in: .whitespacesAndNewlines)), "\(portLine)")
             let direct = server.newStoreURL()

@@ -16,8 +16,9 @@ import threading
 import time
 
 frozen = threading.Event()
-# a parent may have blocked these (a test runner's threads do): the child inherits the mask
-signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR1, signal.SIGUSR2})
+# a parent may have blocked signals (a test runner's threads do), and a child inherits the mask:
+# SIGUSR1/2 and the SIGTERM that ends the proxy must reach it
+signal.pthread_sigmask(signal.SIG_SETMASK, set())
 signal.signal(signal.SIGUSR1, lambda *_: frozen.set())
 signal.signal(signal.SIGUSR2, lambda *_: frozen.clear())
 

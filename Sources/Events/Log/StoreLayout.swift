@@ -20,6 +20,10 @@ public struct StoreLayout: Sendable {
 
     static let markerText = "hromada-ledger store 1\n"
 
+    /// The schema of `index.sqlite` this build writes (docs/FORMAT.md); the index is derived
+    /// from the log, and an index of another schema is rebuilt by the first writer.
+    public static var indexSchema: Int { LogIndex.schemaVersion }
+
     func segmentPath(firstPosition: Int64) -> String {
         logDirectory + "/" + Self.segmentName(firstPosition: firstPosition)
     }
