@@ -16,7 +16,7 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
         get throws {
             if let current, !current.isClosed { return current }
             current?.close()
-            let fresh = try PostgresSession(location)
+            let fresh = try PostgresSession(location, timeout: Self.timeout)
             current = fresh
             interruptible.withLock { $0 = fresh }
             return fresh
@@ -33,11 +33,22 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
     /// - Throws: ``EventStoreError`` `.missingInput` when the location holds no store.
     public init(location: PostgresLocation) throws {
         self.location = location
-        let first = try PostgresSession(location)
+        let first = try PostgresSession(location, timeout: Self.timeout)
         try PostgresSchema.require(first)
         current = first
         interruptible.withLock { $0 = first }
     }
+
+    /// How long a read waits for the server before it gives up (closing its connection; the
+    /// next call connects again): `HROMADA_PG_READ_TIMEOUT` seconds, 15 by default, 0 for no
+    /// limit. A reader's statements are small (16 batches at most), so an answer that takes
+    /// longer means a cut network or a server that hangs; a worker then retries with backoff,
+    /// and a request of the service answers an error instead of waiting.
+    static let timeout: Duration? = {
+        let text = ProcessInfo.processInfo.environment["HROMADA_PG_READ_TIMEOUT"] ?? "15"
+        guard let seconds = Double(text), seconds > 0 else { return nil }
+        return .milliseconds(Int64(seconds * 1000))
+    }()
 
     /// Ends the call in progress, if any, by closing its connection (the next call connects
     /// again). A worker asked to stop while its read waits on a cut network stops at once.
@@ -57,7 +68,8 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
         do {
             return try body()
         } catch let error as EventStoreError
-            where current?.isClosed == true || error.cause is PSQLError && PostgresSession.sqlState(error) == nil
+            where current?.isClosed == true || error.cause is PostgresSession.Timeout
+                || error.cause is PSQLError && PostgresSession.sqlState(error) == nil
         {
             current?.close()
             current = nil

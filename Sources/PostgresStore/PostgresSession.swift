@@ -19,17 +19,69 @@ final class PostgresSession: @unchecked Sendable {
     private var inFlight: [(order: Int, answer: EventLoopFuture<PostgresQueryResult>)] = []
     private var sent = 0
 
+    /// How long a call waits for the server's answer before it gives up and closes the
+    /// connection; nil: as long as it takes (a writer, whose turn may wait for another writer's
+    /// long import to release the head row).
+    let timeout: Duration?
+
+    /// What a call that had no answer in time throws, as the cause of its ``EventStoreError``.
+    struct Timeout: Error {}
+
     /// Connects (and fails with a sentence naming the server and the cause).
-    init(_ location: PostgresLocation, logger: Logger = Logger(label: "hromada.postgres")) throws {
+    init(
+        _ location: PostgresLocation, timeout: Duration? = nil, logger: Logger = Logger(label: "hromada.postgres")
+    ) throws {
         self.location = location
         self.logger = logger
+        self.timeout = timeout
         do {
-            connection = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.any(), configuration: Self.configuration(location), id: 1,
-                logger: logger
-            ).wait()
+            connection = try Self.bounded(
+                PostgresConnection.connect(
+                    on: MultiThreadedEventLoopGroup.singleton.any(), configuration: Self.configuration(location), id: 1,
+                    logger: logger),
+                timeout: timeout, location: location, onTimeout: {},
+                // a connection that comes after the wait gave up is closed, not dropped open
+                late: { connection in let _: EventLoopFuture<Void> = connection.close() })
+        } catch let e as EventStoreError where e.cause is Timeout {
+            throw EventStoreError(.io, "cannot connect to PostgreSQL at \(location): \(e.message)", cause: Timeout())
         } catch {
             throw EventStoreError(.io, "cannot connect to PostgreSQL at \(location): \(Self.describe(error))")
+        }
+    }
+
+    /// Waits for `future`, for at most `timeout`. When no answer came in time, `onTimeout` runs
+    /// (closing the connection, so that nothing later is sent on one whose answer is still due)
+    /// and the wait fails with ``Timeout`` as the cause.
+    private static func bounded<T: Sendable>(
+        _ future: EventLoopFuture<T>, timeout: Duration?, location: PostgresLocation,
+        onTimeout: @escaping @Sendable () -> Void, late: (@Sendable (T) -> Void)? = nil
+    ) throws -> T {
+        guard let timeout else { return try future.wait() }
+        let loop = future.eventLoop
+        let promise = loop.makePromise(of: T.self)
+        future.cascade(to: promise)
+        let ms = Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timer = loop.scheduleTask(in: .milliseconds(ms)) {
+            promise.fail(Timeout())
+            onTimeout()
+        }
+        defer { timer.cancel() }
+        do {
+            return try promise.futureResult.wait()
+        } catch is Timeout {
+            if let late { future.whenSuccess(late) }
+            throw EventStoreError(
+                .io,
+                "PostgreSQL at \(location) gave no answer within \(String(format: "%g", Double(ms) / 1000)) s (is the network to it cut?); the connection is closed, the next call connects again",
+                cause: Timeout())
+        }
+    }
+
+    /// Waits for an answer of this session's connection (``timeout``).
+    private func wait<T: Sendable>(_ future: EventLoopFuture<T>) throws -> T {
+        let connection = self.connection
+        return try Self.bounded(future, timeout: timeout, location: location) {
+            let _: EventLoopFuture<Void> = connection.close()
         }
     }
 
@@ -49,7 +101,7 @@ final class PostgresSession: @unchecked Sendable {
         try requireOpen()
         try settle(before: Int.max)
         do {
-            return try connection.query(query, logger: logger).wait().rows
+            return try wait(connection.query(query, logger: logger)).rows
         } catch {
             throw Self.wrap(error)
         }
@@ -75,7 +127,7 @@ final class PostgresSession: @unchecked Sendable {
     func answer(_ pending: Pending) throws -> [PostgresRow] {
         try settle(before: pending.order)
         do {
-            return try pending.answer.wait().rows
+            return try wait(pending.answer).rows
         } catch {
             throw Self.wrap(error)
         }
@@ -95,7 +147,7 @@ final class PostgresSession: @unchecked Sendable {
         while let first = inFlight.first, first.order < order {
             inFlight.removeFirst()
             do {
-                _ = try first.answer.wait()
+                _ = try wait(first.answer)
             } catch {
                 let failed = inFlight
                 inFlight.removeAll()
@@ -115,7 +167,7 @@ final class PostgresSession: @unchecked Sendable {
             if sql != "ROLLBACK" { throw error }
         }
         do {
-            _ = try connection.simpleQuery(sql).wait()
+            _ = try wait(connection.simpleQuery(sql))
         } catch {
             throw Self.wrap(error)
         }
