@@ -20,9 +20,14 @@ public final class LogWatcher: Sendable {
     private let pollInterval: Duration
 
     /// A watcher without inotify: it ticks on ``notify()`` and at least every `pollInterval`.
-    public init(pollInterval: Duration) {
+    public convenience init(pollInterval: Duration) {
+        self.init(fd: -1, pollInterval: pollInterval)
+    }
+
+    /// Watches `fd` (an inotify descriptor, or -1 for none) from a thread of its own.
+    private init(fd: Int32, pollInterval: Duration) {
+        self.fd = fd
         self.pollInterval = pollInterval
-        fd = -1
         let thread = Thread { [self] in self.run() }
         thread.name = "hromada.log-watcher"
         thread.start()
@@ -37,8 +42,7 @@ public final class LogWatcher: Sendable {
     }
 
     /// Watches `layout`; ticks at least every `pollInterval` even without a notification.
-    public init(layout: StoreLayout, pollInterval: Duration = .seconds(1)) {
-        self.pollInterval = pollInterval
+    public convenience init(layout: StoreLayout, pollInterval: Duration = .seconds(1)) {
         #if canImport(Glibc)
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))
         if fd >= 0 {
@@ -46,13 +50,10 @@ public final class LogWatcher: Sendable {
             _ = inotify_add_watch(fd, layout.root, mask)
             _ = inotify_add_watch(fd, layout.logDirectory, mask)
         }
-        self.fd = fd
+        self.init(fd: fd, pollInterval: pollInterval)
         #else
-        self.fd = -1
+        self.init(fd: -1, pollInterval: pollInterval)
         #endif
-        let thread = Thread { [self] in self.run() }
-        thread.name = "hromada.log-watcher"
-        thread.start()
     }
 
     /// A stream of wake-ups: one at once, then one after each change (or poll interval).

@@ -26,7 +26,7 @@ public final class ProjectionWorker<C: Clock>: Service, Sendable where C.Duratio
     let lane = BlockingLane(label: "hromada.workers.sqlite")
     let stopping = Mutex(false)
     /// Set when the follow loop has ended (no read can be in progress any more).
-    let finished = Flag()
+    let finished = Mutex(false)
     /// How long a graceful shutdown waits for a read in progress before ending it.
     static var interruptAfterSeconds: Double { 2 }
 
@@ -66,9 +66,7 @@ public final class ProjectionWorker<C: Clock>: Service, Sendable where C.Duratio
             // The batch being applied commits (with its checkpoint) and the worker stops. A read
             // that waits on a cut network would hold the shutdown for as long as the cut lasts:
             // after a grace period it is ended (its batch is then rolled back, whole).
-            let source = self.source
-            let finished = self.finished
-            Thread.detachNewThread {
+            Thread.detachNewThread { [self] in
                 Thread.sleep(forTimeInterval: Self.interruptAfterSeconds)
                 if !finished.withLock({ $0 }) { source.interrupt() }
             }
@@ -254,10 +252,4 @@ enum WorkerMetrics {
             Counter(label: eventsApplied, dimensions: [("projection", s.name)]).increment(by: Int(now - s.checkpoint.position))
         }
     }
-}
-
-/// A Boolean shared between threads.
-final class Flag: Sendable {
-    private let value = Mutex(false)
-    func withLock<T>(_ body: (inout Bool) -> T) -> T { value.withLock { body(&$0) } }
 }

@@ -29,21 +29,6 @@ public struct ReadModelFolder: Sendable {
         var firstHash: String?
 
         var text: String { "\(ReadModelFolder.header)\nstore \(store)\nfirst \(firstHash ?? "-")\n" }
-
-        init(store: String, firstHash: String?) {
-            self.store = store
-            self.firstHash = firstHash
-        }
-
-        init?(text: String) {
-            let lines = text.split(separator: "\n").map(String.init)
-            guard lines.first == ReadModelFolder.header,
-                let store = lines.first(where: { $0.hasPrefix("store ") })?.dropFirst(6),
-                let first = lines.first(where: { $0.hasPrefix("first ") })?.dropFirst(6)
-            else { return nil }
-            self.store = String(store)
-            firstHash = first == "-" ? nil : String(first)
-        }
     }
 
     /// Creates the folder when missing and checks (or writes) its marker against the log.
@@ -91,5 +76,18 @@ public struct ReadModelFolder: Sendable {
     public static func check(_ access: StoreAccess) throws {
         guard let folder = access.readModels else { return }
         try folder.prepare(for: try access.makeReader())
+    }
+}
+
+extension ReadModelFolder.Marker {
+    /// The marker a file's text holds, or nil when it is not one. (In an extension, so that the
+    /// memberwise initialiser stays.)
+    init?(text: String) {
+        let lines = text.split(separator: "\n").map(String.init)
+        guard lines.first == ReadModelFolder.header,
+            let store = lines.first(where: { $0.hasPrefix("store ") })?.dropFirst(6),
+            let first = lines.first(where: { $0.hasPrefix("first ") })?.dropFirst(6)
+        else { return nil }
+        self.init(store: String(store), firstHash: first == "-" ? nil : String(first))
     }
 }

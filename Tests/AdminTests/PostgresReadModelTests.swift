@@ -248,27 +248,13 @@ struct PostgresReadModelTests {
             // (HROMADA_PG_READ_TIMEOUT, 1 s here) is one clear error and exit 1
             kill(proxy.processIdentifier, SIGUSR1)
             let started = Date()
-            let cut = try Self.runWithEnvironment(
-                ["HROMADA_PG_READ_TIMEOUT=1"], ["--store", throughProxy, "--read-models", rm, "stats"])
+            let cut = try runAdmin(
+                ["--store", throughProxy, "--read-models", rm, "stats"], environment: ["HROMADA_PG_READ_TIMEOUT": "1"])
             #expect(cut.status == 1, "\(cut.stderr)")
             #expect(cut.stderr.contains("gave no answer within 1 s"), "\(cut.stderr)")
             #expect(Date().timeIntervalSince(started) < 10)
             kill(proxy.processIdentifier, SIGUSR2)
-            #expect(try Self.runWithEnvironment(["HROMADA_PG_READ_TIMEOUT=1"], ["--store", throughProxy, "--read-models", rm, "stats"]).status == 0)
+            #expect(try runAdmin(["--store", throughProxy, "--read-models", rm, "stats"], environment: ["HROMADA_PG_READ_TIMEOUT": "1"]).status == 0)
         }
-    }
-
-    /// `admin arguments` with variables set for it alone (not for the other tests' children).
-    static func runWithEnvironment(_ variables: [String], _ arguments: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = variables + [try TestPaths.adminBinary().path] + arguments
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        let data = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -42,11 +42,13 @@ public final class AdminChild: @unchecked Sendable {
     private let stdinPipe: Pipe?
 
     /// Starts `admin` with `arguments`; with `stdin`, its standard input is a pipe the test writes.
-    public init(_ arguments: [String], stdin: Bool = false) throws {
+    /// `environment` adds variables for this child alone.
+    public init(_ arguments: [String], stdin: Bool = false, environment extra: [String: String] = [:]) throws {
         process.executableURL = try TestPaths.adminBinary()
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "HROMADA_STORE")
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         let outPipe = Pipe()
         let errPipe = Pipe()
@@ -152,6 +154,6 @@ public final class AdminChild: @unchecked Sendable {
 }
 
 /// Runs `admin` to its end.
-public func runAdmin(_ arguments: [String], timeout: Double = 60) throws -> ChildResult {
-    try AdminChild(arguments).finish(timeout: timeout)
+public func runAdmin(_ arguments: [String], timeout: Double = 60, environment: [String: String] = [:]) throws -> ChildResult {
+    try AdminChild(arguments, environment: environment).finish(timeout: timeout)
 }
