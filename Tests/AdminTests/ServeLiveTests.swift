@@ -231,7 +231,7 @@ import Glibc
             }
             #expect(first.receive(seconds: 10) { Self.positions($0.body).count == 5 }, "\(first.bodyText)")
             received += Self.positions(try first.answer().body)
-            close(first.fd)  // the client goes away ...
+            first.disconnect()  // the client goes away ...
 
             // ... two more are appended meanwhile, and it reconnects with the last position it has.
             try Self.appendByCLI(store, juror: 73)

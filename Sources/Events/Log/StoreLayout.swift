@@ -82,7 +82,7 @@ public struct StoreLayout: Sendable {
         guard (info.st_mode & S_IFMT) == S_IFDIR else {
             throw EventStoreError(.notAStore, "\(root) is not a store: it is a file, not a folder")
         }
-        let fd = open(marker, O_RDONLY)
+        let fd = open(marker, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw EventStoreError(.notAStore, "\(root) is not a store: it has no STORE file (create one with `admin init`)")
         }
