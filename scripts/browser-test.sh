@@ -56,4 +56,9 @@ mkdir -p "$OUT"
 status=0
 python3 Tests/Browser/dashboard_test.py --admin "$ADMIN" --store "$work/store" \
   --base "http://127.0.0.1:$port" --out "$OUT" || status=$?
+if [ "$status" -ne 0 ]; then
+  kill -0 "$server" 2>/dev/null && echo "admin serve is still running" >&2 || echo "admin serve has stopped" >&2
+  echo "the last lines admin serve wrote:" >&2
+  tail -n 20 "$work/serve.log" >&2
+fi
 exit $status

@@ -20,6 +20,13 @@ store, folding the shared log into read models of their own (`--read-models`), w
 LISTEN/NOTIFY. The first worker host's link is cut for CUT seconds twice while the appenders
 run; the second worker is killed with -9 once mid-run and started again.
 
+Then a writer is cut off in the middle of its turn: a session on the database's host holds the
+head row, host 2's import waits for it, host 2's link goes down and stays down, the head row is
+let go (so host 2's server session now holds it, its client unreachable). Host 1's import must
+get its turn, and host 2's import must give up, both within 3 x DEADLINK + 20 seconds: the dead
+link is given up on both ends (`HROMADA_PG_KEEPALIVE`, DEADLINK seconds, default 5; without it
+the server's TCP holds on for about fifteen minutes and every writer waits behind it).
+
 Then, from the database's host:
   1. `admin verify` passes (chain, batches, head);
   2. the export has positions 1..N dense and every event id once;
@@ -32,7 +39,7 @@ Then, from the database's host:
 
 Usage: scripts/pg_hosts_campaign.py [--admin .build/release/admin] (root, iproute2, PostgreSQL
 server binaries; `make pg-hosts-campaign`). Environment: HOSTS (3), ROUNDS (40), BATCH (25),
-KILLS (10), CUT (3), WORKERS (2), SEED (random, printed), SELFTEST=1 (a planted lost batch must be
+KILLS (10), CUT (3), WORKERS (2), DEADLINK (5; 0 leaves the phase out), SEED (random, printed), SELFTEST=1 (a planted lost batch must be
 flagged first), KEEP=1 keeps the working folder, NETNS_PREFIX
 (hlcamp) and SUBNET (77: addresses 10.77.N.x) to run two campaigns side by side.
 """
@@ -57,6 +64,7 @@ BATCH = int(ENV.get("BATCH", "25"))
 KILLS = int(ENV.get("KILLS", "10"))
 WORKERS = int(ENV.get("WORKERS", "2"))
 CUT = float(ENV.get("CUT", "3"))
+DEADLINK = float(ENV.get("DEADLINK", "5"))
 TIMEOUT = float(ENV.get("TIMEOUT", "60"))
 SEED = int(ENV.get("SEED", str(random.randrange(1 << 30))))
 PREFIX = ENV.get("NETNS_PREFIX", "hlcamp")[:8]
@@ -103,6 +111,10 @@ class Network:
     def cut(self, n, up):
         sh("ip", "link", "set", f"{PREFIX}v{n}", "up" if up else "down")
 
+    def flush_neighbours(self, n):
+        sh("ip", "neigh", "flush", "dev", f"{PREFIX}v{n}", check=False)
+        sh("ip", "netns", "exec", f"{PREFIX}{n}", "ip", "neigh", "flush", "dev", "eth0", check=False)
+
     def down(self):
         for n in range(1, 10):
             sh("ip", "netns", "del", f"{PREFIX}{n}", check=False)
@@ -128,6 +140,17 @@ class Server:
         self.port = free_port()
         sh(*self.as_user, f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "log"), "-w", "-o",
            f"-p {self.port} -k {self.folder} -c listen_addresses=* -c max_connections=200", "start")
+
+    def psql_session(self):
+        """psql on the database's host, fed line by line (a session that holds a lock)."""
+        return subprocess.Popen([f"{self.bin}/psql", "-h", self.folder, "-p", str(self.port), "-U", "camp", "-d",
+                                 "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def scalar(self, sql):
+        r = sh(f"{self.bin}/psql", "-h", self.folder, "-p", str(self.port), "-U", "camp", "-d", "postgres",
+               "-X", "-At", "-c", sql, check=False)
+        return r.stdout.strip()
 
     def stop(self):
         sh(*self.as_user, f"{self.bin}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
@@ -323,6 +346,81 @@ def main():
             head = v.stdout.strip().splitlines()[-1] if v.stdout.strip() else "?"
             print(f"{phase}: {len(positions)} events, {present} whole batches of {len(batches)}; verify: {head}", flush=True)
             return present
+
+        # phase 1b: a writer cut off in the middle of its turn. A session on the database's host
+        # holds the head row; host 2's import waits for it; host 2's link goes down and stays
+        # down; the head row is let go. Host 2's session now holds the head row on the server
+        # with its client gone: another host's writer gets its turn only when the server gives
+        # that connection up (HROMADA_PG_KEEPALIVE, DEADLINK seconds here; without it, the
+        # server's TCP waits about fifteen minutes), and host 2's import must give up as well.
+        if HOSTS >= 2 and DEADLINK > 0:
+            def own_batch(h):
+                key = (h, ROUNDS)
+                path = os.path.join(work, f"batch-{h}-{ROUNDS}.jsonl")
+                events = [community_event(h, ROUNDS, k, rng) for k in range(BATCH)]
+                with open(path, "w") as f:
+                    for e in events:
+                        f.write(json.dumps(e, ensure_ascii=False) + "\n")
+                batches[key] = (path, [e["id"] for e in events])
+                return key, path
+
+            cut_key, cut_path = own_batch(2)
+            other_key, _ = own_batch(1)
+            holder = server.psql_session()
+            holder.stdin.write("BEGIN;\nSELECT position FROM camp.head FOR UPDATE;\n\\echo held\n")
+            holder.stdin.flush()
+            while holder.stdout.readline().strip() != "held":
+                pass
+            env = dict(ENV, HROMADA_PG_KEEPALIVE=f"{DEADLINK:g}")
+            cut_writer = subprocess.Popen(
+                ["ip", "netns", "exec", f"{PREFIX}2", admin, "import", cut_path, "--store", url(2)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            waiting = False
+            for _ in range(200):
+                if server.scalar(f"SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                 f"AND client_addr = '10.{NET}.2.2'") == "1":
+                    waiting = True
+                    break
+                time.sleep(0.05)
+            if not waiting:
+                failures.append("phase 1b: host 2's import never waited for the head row")
+            net.cut(2, up=False)
+            holder.stdin.write("COMMIT;\n")
+            holder.stdin.close()
+            holder.wait()
+            let_go = time.time()
+            limit = 3 * DEADLINK + 20
+            rc, out, err = run_import(0, other_key, 1)
+            other_took = time.time() - let_go
+            if rc == 0:
+                acked.add(other_key)
+            else:
+                failures.append(f"phase 1b: host 1's import, behind a writer cut off holding the head row, "
+                                f"did not get its turn (exit {rc} after {other_took:.1f} s)")
+            try:
+                cut_writer.wait(timeout=max(1, limit - (time.time() - let_go)))
+            except subprocess.TimeoutExpired:
+                cut_writer.kill()
+            gave_up = time.time() - let_go
+            cut_out, cut_err = cut_writer.communicate()
+            if cut_writer.returncode == -signal.SIGKILL:
+                failures.append(f"phase 1b: host 2's import, cut off, had not given up after {limit:.0f} s")
+            elif cut_writer.returncode == 0:
+                acked.add(cut_key)
+            net.cut(2, up=True)
+            # the link was down long enough for both ends to mark the other unreachable: until the
+            # neighbour entries are resolved again a connect fails with "No route to host"
+            net.flush_neighbours(2)
+            back = time.time() + 20
+            while sh("ip", "netns", "exec", f"{PREFIX}2", admin, "stats", "--store", url(2), check=False).returncode != 0:
+                if time.time() > back:
+                    failures.append("phase 1b: host 2 could not reach the database 20 s after its link was back")
+                    break
+                time.sleep(0.2)
+            said = next((l for l in cut_err.splitlines() if l.startswith("error:")), cut_err.strip() or "?")[:220]
+            print(f"phase 1b: a writer cut off in its turn (HROMADA_PG_KEEPALIVE={DEADLINK:g}): host 1's import got "
+                  f"the head row after {other_took:.1f} s (exit {rc}); host 2's import gave up after {gave_up:.1f} s "
+                  f"(exit {cut_writer.returncode}: {said})", flush=True)
 
         if ENV.get("SELFTEST") == "1":
             # the checks must be able to fail: a batch written down as acknowledged that was

@@ -26,15 +26,12 @@ public final class PostgresChangeListener: Sendable {
         location: PostgresLocation, logger: Logger = Logger(label: "hromada.postgres.listen"),
         onChange: @escaping @Sendable () -> Void
     ) {
-        let configuration = PostgresSession.configuration(location)
         let channel = location.changesChannel
         let work = Task { [made] in
             var delay = 0.1
             while !Task.isCancelled {
                 do {
-                    let connection = try await PostgresConnection.connect(
-                        on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 2,
-                        logger: logger)
+                    let connection = try await PostgresSession.connect(location, id: 2, logger: logger).get()
                     made.value.withLock { $0 += 1 }
                     delay = 0.1
                     do {

@@ -69,7 +69,7 @@ public final class PostgresLogReader: LogReading, @unchecked Sendable {
             return try body()
         } catch let error as EventStoreError
             where current?.isClosed == true || error.cause is PostgresSession.Timeout
-                || error.cause is PSQLError && PostgresSession.sqlState(error) == nil
+                || error.cause is PostgresSession.DriverError && PostgresSession.sqlState(error) == nil
         {
             current?.close()
             current = nil

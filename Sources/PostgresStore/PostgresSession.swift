@@ -36,9 +36,7 @@ final class PostgresSession: @unchecked Sendable {
         self.timeout = timeout
         do {
             connection = try Self.bounded(
-                PostgresConnection.connect(
-                    on: MultiThreadedEventLoopGroup.singleton.any(), configuration: Self.configuration(location), id: 1,
-                    logger: logger),
+                Self.connect(location, id: 1, logger: logger),
                 timeout: timeout, location: location, onTimeout: {},
                 // a connection that comes after the wait gave up is closed, not dropped open
                 late: { connection in let _: EventLoopFuture<Void> = connection.close() })
@@ -85,14 +83,81 @@ final class PostgresSession: @unchecked Sendable {
         }
     }
 
-    /// The driver's configuration for `location` (no TLS: the servers are on the operators' own
-    /// network; a connection attempt gives up after 10 s).
-    static func configuration(_ location: PostgresLocation) -> PostgresConnection.Configuration {
-        var configuration = PostgresConnection.Configuration(
-            host: location.host, port: location.port, username: location.user, password: location.password,
-            database: location.database, tls: .disable)
-        configuration.options.connectTimeout = .seconds(10)
-        return configuration
+    /// Opens a connection to `location` (no TLS: the servers are on the operators' own network;
+    /// an attempt gives up after 10 s) whose both ends give it up when the link goes dead
+    /// (``DeadLink``).
+    static func connect(_ location: PostgresLocation, id: Int, logger: Logger) -> EventLoopFuture<PostgresConnection> {
+        let deadLink = DeadLink.configured
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton.any())
+            .connectTimeout(.seconds(10))
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+        if let deadLink {
+            let tcp = SocketOptionLevel(IPPROTO_TCP)
+            bootstrap = bootstrap
+                .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+                .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPIDLE), value: SocketOptionValue(deadLink.idle))
+                .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPINTVL), value: SocketOptionValue(deadLink.interval))
+                .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_KEEPCNT), value: SocketOptionValue(deadLink.count))
+                .channelOption(ChannelOptions.Types.SocketOption(level: tcp, name: TCP_USER_TIMEOUT), value: SocketOptionValue(deadLink.userTimeoutMs))
+        }
+        return bootstrap.connect(host: location.host, port: location.port).flatMap { channel in
+            var configuration = PostgresConnection.Configuration(
+                establishedChannel: channel, username: location.user, password: location.password, database: location.database)
+            configuration.options.additionalStartupParameters = deadLink?.serverParameters ?? []
+            return PostgresConnection.connect(on: channel.eventLoop, configuration: configuration, id: id, logger: logger)
+                .flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+        }
+    }
+
+    /// When a connection is given up because its link went dead (a cut cable, a host gone, a
+    /// firewall dropping packets), on both sides: `HROMADA_PG_KEEPALIVE` seconds, 15 by default,
+    /// 0 for the system's defaults (which wait two hours on an idle link and about fifteen minutes
+    /// on a link with data in flight).
+    ///
+    /// Without it, a writer cut off in the middle of its turn keeps the head row locked on the
+    /// server until the server's TCP gives up on it, and every other writer of every host waits
+    /// that long. So each connection asks for TCP keepalive probes and a user timeout on its own
+    /// socket, and for the same on the server's (`tcp_keepalives_idle`, `tcp_keepalives_interval`,
+    /// `tcp_keepalives_count`, `tcp_user_timeout`, settings any user may give in the startup
+    /// message): a dead link ends the connection on both ends within about that time, the server
+    /// rolls back what the connection had begun, and its locks go. A live link answers probes in
+    /// milliseconds, so a turn that rightly waits minutes for the head row is not cut short.
+    struct DeadLink: Sendable, Equatable {
+        /// Idle seconds before the first probe.
+        var idle: Int
+        /// Seconds between probes.
+        var interval: Int
+        /// Probes unanswered before the connection is given up.
+        var count: Int
+        /// Milliseconds sent data may stay unacknowledged before the connection is given up.
+        var userTimeoutMs: Int
+
+        /// The settings that give a dead link up after about `seconds`.
+        init?(seconds: Double) {
+            guard seconds > 0 else { return nil }
+            let total = max(3, Int(seconds.rounded()))
+            idle = max(1, total / 3)
+            count = 3
+            interval = max(1, (total - idle) / count)
+            userTimeoutMs = total * 1000
+        }
+
+        /// `HROMADA_PG_KEEPALIVE` (seconds; 15 when unset; 0: none).
+        static let configured: DeadLink? = {
+            let text = ProcessInfo.processInfo.environment["HROMADA_PG_KEEPALIVE"] ?? "15"
+            return DeadLink(seconds: Double(text) ?? 15)
+        }()
+
+        /// The same for the server's end of the connection, as startup parameters.
+        var serverParameters: [(String, String)] {
+            [
+                ("tcp_keepalives_idle", "\(idle)"), ("tcp_keepalives_interval", "\(interval)"),
+                ("tcp_keepalives_count", "\(count)"), ("tcp_user_timeout", "\(userTimeoutMs)"),
+            ]
+        }
     }
 
     /// Every row of `query` (after every statement sent before it has answered).
@@ -212,20 +277,40 @@ final class PostgresSession: @unchecked Sendable {
     /// The SQLSTATE of a server error (`23505` a unique violation, …), or nil.
     static func sqlState(_ error: any Error) -> String? {
         let e = (error as? EventStoreError)?.cause ?? error
-        return (e as? PSQLError)?.serverInfo?[.sqlState]
+        return ((e as? DriverError)?.error ?? e as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// A driver error kept as the cause of one of the store's: printed with its details (the
+    /// driver's own description is one generic sentence, whatever went wrong).
+    struct DriverError: Error, CustomStringConvertible {
+        let error: PSQLError
+        var description: String { String(reflecting: error) }
     }
 
     /// A driver error as one of the store's, with the server's message (the driver's own
     /// description hides it).
     static func wrap(_ error: any Error) -> EventStoreError {
         if let e = error as? EventStoreError { return e }
-        return EventStoreError(.io, "PostgreSQL: \(describe(error))", cause: error as? PSQLError)
+        return EventStoreError(.io, "PostgreSQL: \(describe(error))", cause: (error as? PSQLError).map(DriverError.init))
     }
 
     static func describe(_ error: any Error) -> String {
+        // "Connection refused", not NIO's dump of every address it tried
+        if let e = error as? NIOConnectionError {
+            let reasons = e.connectionErrors.map { failure -> String in
+                if let io = failure.error as? IOError { return String(cString: strerror(io.errnoCode)) }
+                return "\(failure.error)"
+            }
+            if let first = reasons.first, reasons.allSatisfy({ $0 == first }) { return first }
+            return reasons.isEmpty ? "cannot resolve \(e.host)" : reasons.joined(separator: "; ")
+        }
+        if let e = error as? ChannelError, case .connectTimeout = e { return "no answer within 10 s" }
         guard let e = error as? PSQLError else { return "\(error)" }
         if let info = e.serverInfo, let message = info[.message] {
             return message + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "")
+        }
+        if let io = e.underlying as? IOError {
+            return "the connection was lost: \(String(cString: strerror(io.errnoCode)))"
         }
         if let underlying = e.underlying { return "\(underlying)" }
         return "\(e.code)"

@@ -605,8 +605,15 @@ enum DashboardScript {
             }
           }
 
+          /** The open feed, closed when the page is left: a browser gives a server six HTTP/1.1
+           *  connections, and a left page whose feed stayed open (kept for "back", or not yet
+           *  collected) would hold one of them, so the seventh page would wait for ever. */
+          let feed = null;
+
           function connect() {
+            if (feed) feed.close();
             const source = new EventSource('/api/v1/live');
+            feed = source;
             source.addEventListener('ready', (event) => {
               const data = JSON.parse(event.data);
               live = 'on';
@@ -625,8 +632,8 @@ enum DashboardScript {
               live = source.readyState === EventSource.CLOSED ? 'off' : 'connecting';
               showLive();
               // The browser retries by itself unless the answer was not an event stream at all.
-              if (source.readyState === EventSource.CLOSED) {
-                setTimeout(connect, retry);
+              if (source.readyState === EventSource.CLOSED && feed === source) {
+                setTimeout(() => { if (feed === source) connect(); }, retry);
                 retry = Math.min(retry * 2, 60000);
               }
             });
@@ -658,6 +665,9 @@ enum DashboardScript {
             readAddress();
             load();
             connect();
+            window.addEventListener('pagehide', () => { if (feed) feed.close(); feed = null; });
+            // Back to a page the browser kept: the feed again, and whatever moved meanwhile.
+            window.addEventListener('pageshow', (event) => { if (event.persisted) { connect(); load(); } });
           }
 
           document.addEventListener('DOMContentLoaded', start);
