@@ -99,7 +99,13 @@ public struct RecordedEvent: Sendable, Hashable {
     public var stream: String
     /// Position within its stream, 0-based.
     public var version: Int64
-    public var type: String
+    public var type: String {
+        didSet { kind = EventKind(rawValue: type) }
+    }
+    /// The event's type in the catalog, or `nil` for a type the catalog does not know (the log
+    /// may hold such events when they were appended without validation). Kept with the event:
+    /// every projection switches on it, and reading it from `type` each time is a string match.
+    public private(set) var kind: EventKind?
     public var occurredAt: Timestamp
     public var recordedAt: Timestamp
     public var data: [String: JSONValue]
@@ -116,6 +122,7 @@ public struct RecordedEvent: Sendable, Hashable {
         self.stream = stream
         self.version = version
         self.type = type
+        kind = EventKind(rawValue: type)
         self.occurredAt = occurredAt
         self.recordedAt = recordedAt
         self.data = data

@@ -19,8 +19,3 @@ public enum EventKind: String, CaseIterable, Sendable, Hashable, Codable {
     case practiceUnpublished = "PracticeUnpublished"
 }
 
-extension RecordedEvent {
-    /// The event's type in the catalog, or `nil` for a type the catalog does not know (the log
-    /// may hold such events when they were appended without validation).
-    public var kind: EventKind? { EventKind(rawValue: type) }
-}

@@ -185,13 +185,15 @@ extension ProjectionStore {
             expected += 1
         }
         for b in builds {
-            for event in batch {
+            // by index: `for event in batch` copies each event (a retain of each of its fields)
+            // once per projection
+            for i in batch.indices {
                 do {
-                    try b.projection.apply(event, in: db, tables: b.tables)
+                    try b.projection.apply(batch[i], in: db, tables: b.tables)
                 } catch {
                     throw ProjectionError.wrap(
-                        error, projection: b.projection.name, position: event.position,
-                        what: "cannot apply \(event.type)")
+                        error, projection: b.projection.name, position: batch[i].position,
+                        what: "cannot apply \(batch[i].type)")
                 }
             }
         }

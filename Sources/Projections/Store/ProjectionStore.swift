@@ -267,23 +267,25 @@ public final class ProjectionStore: Sendable {
         var last = record.checkpointPosition
         var lastRecordedAt: Timestamp?
         var changed = record.changedPosition
-        for event in events where event.position > last {
-            guard event.position == last + 1 else {
+        // by index, not `for event in events`: no copy of each event per projection
+        for i in events.indices where events[i].position > last {
+            let position = events[i].position
+            guard position == last + 1 else {
                 throw ProjectionError(
                     .outOfOrder,
-                    "expected the event at position \(last + 1) next, got position \(event.position)",
-                    projection: projection.name, position: event.position)
+                    "expected the event at position \(last + 1) next, got position \(position)",
+                    projection: projection.name, position: position)
             }
             let changes = db.totalChangesCount
             do {
-                try projection.apply(event, in: db, tables: .live)
+                try projection.apply(events[i], in: db, tables: .live)
             } catch {
                 throw ProjectionError.wrap(
-                    error, projection: projection.name, position: event.position, what: "cannot apply \(event.type)")
+                    error, projection: projection.name, position: position, what: "cannot apply \(events[i].type)")
             }
-            if db.totalChangesCount != changes { changed = event.position }
-            last = event.position
-            lastRecordedAt = event.recordedAt
+            if db.totalChangesCount != changes { changed = position }
+            last = position
+            lastRecordedAt = events[i].recordedAt
         }
         if last > record.checkpointPosition {
             // Not known before (tables built before it was kept): none since the old checkpoint.

@@ -5,35 +5,47 @@ import Events
 /// Projections are strict about the ids they key rows by and lenient about the rest: a text
 /// field of the wrong type reads as `nil`, a list of the wrong type as empty.
 struct Payload {
-    let event: RecordedEvent
+    /// The event's data, and what an error names (the type, the position): not the whole event,
+    /// which every projection would copy for every event it is offered.
+    let data: [String: JSONValue]
+    let type: String
+    let position: Int64
 
-    init(_ event: RecordedEvent) { self.event = event }
+    init(_ event: borrowing RecordedEvent) {
+        data = event.data
+        type = event.type
+        position = event.position
+    }
+
+    func malformed(field: String, _ reason: String) -> ProjectionError {
+        ProjectionError(.malformedEvent, "\(type): data.\(field) \(reason)", position: position)
+    }
 
     /// A required string (an id): present, a string, not empty.
     func id(_ key: String) throws(ProjectionError) -> String {
-        guard let value = event.data[key] else { throw .malformed(event, field: key, "is required") }
+        guard let value = data[key] else { throw malformed(field: key, "is required") }
         guard let s = value.stringValue, !s.isEmpty else {
-            throw .malformed(event, field: key, "must be a non-empty string, found \(value.typeName)")
+            throw malformed(field: key, "must be a non-empty string, found \(value.typeName)")
         }
         return s
     }
 
     /// A required integer.
     func int(_ key: String) throws(ProjectionError) -> Int64 {
-        guard let value = event.data[key] else { throw .malformed(event, field: key, "is required") }
+        guard let value = data[key] else { throw malformed(field: key, "is required") }
         guard let n = value.intValue else {
-            throw .malformed(event, field: key, "must be an integer, found \(value.typeName)")
+            throw malformed(field: key, "must be an integer, found \(value.typeName)")
         }
         return n
     }
 
-    func string(_ key: String) -> String? { event.data[key]?.stringValue }
+    func string(_ key: String) -> String? { data[key]?.stringValue }
 
-    func integer(_ key: String) -> Int64? { event.data[key]?.intValue }
+    func integer(_ key: String) -> Int64? { data[key]?.intValue }
 
-    func strings(_ key: String) -> [String] { Payload.strings(event.data[key]) }
+    func strings(_ key: String) -> [String] { Payload.strings(data[key]) }
 
-    func object(_ key: String) -> [String: JSONValue]? { event.data[key]?.objectValue }
+    func object(_ key: String) -> [String: JSONValue]? { data[key]?.objectValue }
 
     /// The strings of a JSON array (other members skipped).
     static func strings(_ value: JSONValue?) -> [String] {
