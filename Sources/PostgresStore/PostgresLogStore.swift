@@ -147,8 +147,31 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
             "UPDATE \(unescaped: location.table("head")) SET position = \(head), hash = \(hash), recorded_at = \(turn.tail.lastRecordedAt)")
         // Delivered to the listeners (workers, services) when, and only if, the COMMIT succeeds.
         try session.rows("SELECT pg_notify(\(location.changesChannel), \(String(head)))")
-        try session.execute("COMMIT")
+        do {
+            try session.execute("COMMIT")
+        } catch where PostgresSession.isConnectionLoss(error) {
+            let e = error as! EventStoreError
+            throw EventStoreError(
+                .io,
+                "\(e.message) after the COMMIT was sent: whether this transaction's events are in the log is not known; sending the same events again is safe (an event id already in the log is not appended twice)",
+                cause: CommitInDoubt(underlying: e))
+        }
         domainPosition = head
+    }
+
+    /// The cause of a lost connection while a COMMIT was on its way.
+    struct CommitInDoubt: Error {
+        let underlying: EventStoreError
+    }
+
+    /// A lost connection before the COMMIT was sent, said as what it means for the caller:
+    /// the server rolls the transaction back, nothing of it is in the log.
+    private static func lostBeforeCommit(_ error: any Error) -> any Error {
+        guard PostgresSession.isConnectionLoss(error), let e = error as? EventStoreError else { return error }
+        return EventStoreError(
+            .io,
+            "\(e.message) before the COMMIT was sent: nothing of this transaction is in the log (the server rolls it back); sending the same events again is safe",
+            cause: e.cause)
     }
 
     /// Reads, in one query each, what the log knows of these events' ids and streams.
@@ -274,6 +297,14 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         turn.rowRecorded.removeAll(keepingCapacity: true)
     }
 
+    /// The server process serving this writer's connection (`pg_backend_pid()`), for an
+    /// operator's `pg_terminate_backend` — and for the tests that play one.
+    package func backendPID() throws -> Int32 {
+        lock.lock()
+        defer { lock.unlock() }
+        return try session.backendPID()
+    }
+
     private func requireOpen() throws {
         if closed { throw EventStoreError(.invalidArgument, "the store is closed") }
     }
@@ -284,7 +315,12 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         try requireOpen()
-        var turn = try beginTurn()
+        var turn: Turn
+        do {
+            turn = try beginTurn()
+        } catch {
+            throw Self.lostBeforeCommit(error)
+        }
         var positions: [Int64] = []
         var appended = 0
         var duplicates = 0
@@ -307,7 +343,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
             try commit(&turn)
         } catch {
             abandon(turn)
-            throw error
+            throw Self.lostBeforeCommit(error)
         }
         return AppendResult(positions: positions, appended: appended, duplicates: duplicates, head: turn.tail.nextPosition - 1)
     }
@@ -322,7 +358,12 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         var result = EventStore.ImportResult()
         let pipeline = ParsePipeline(next: next, ready: ready, checkPayload: options.validate)
         defer { pipeline.cancel() }
-        var turn = try beginTurn()
+        var turn: Turn
+        do {
+            turn = try beginTurn()
+        } catch {
+            throw Self.lostBeforeCommit(error)
+        }
         var inTurn = 0
         do {
             // The questions about a batch's ids and streams are sent before the batch before it is
@@ -374,7 +415,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
             onCommit(turn.tail.nextPosition - 1)
         } catch {
             abandon(turn)
-            throw error
+            throw Self.lostBeforeCommit(error)
         }
         result.head = turn.tail.nextPosition - 1
         if result.appended > 0 { try? saveDomainState() }

@@ -103,13 +103,28 @@ final class PostgresSession: @unchecked Sendable {
         return bootstrap.connect(host: location.host, port: location.port).flatMap { channel in
             var configuration = PostgresConnection.Configuration(
                 establishedChannel: channel, username: location.user, password: location.password, database: location.database)
-            configuration.options.additionalStartupParameters = deadLink?.serverParameters ?? []
+            configuration.options.additionalStartupParameters =
+                [("application_name", applicationName)] + (deadLink?.serverParameters ?? [])
             return PostgresConnection.connect(on: channel.eventLoop, configuration: configuration, id: id, logger: logger)
                 .flatMapErrorThrowing { error in
                     channel.close(promise: nil)
                     throw error
                 }
         }
+    }
+
+    /// How the connections name themselves to the server (`application_name`, in
+    /// `pg_stat_activity` and the server's log): `HROMADA_PG_APPLICATION_NAME`, or
+    /// "hromada admin". An operator gives each host's processes a name of their own
+    /// ("hromada worker lviv"), and sees whose connection holds what.
+    static let applicationName: String = {
+        let name = ProcessInfo.processInfo.environment["HROMADA_PG_APPLICATION_NAME"] ?? ""
+        return name.isEmpty ? "hromada admin" : String(name.prefix(63))
+    }()
+
+    /// The server process serving this session's connection.
+    func backendPID() throws -> Int32 {
+        try rows("SELECT pg_backend_pid()").first.map { try $0.at(0, Int32.self) } ?? 0
     }
 
     /// When a connection is given up because its link went dead (a cut cable, a host gone, a
@@ -263,7 +278,9 @@ final class PostgresSession: @unchecked Sendable {
     /// A query sent on a connection the server has closed would wait for ever (the driver
     /// completes nothing on it), so it is refused at once.
     private func requireOpen() throws {
-        if connection.isClosed { throw EventStoreError(.io, "PostgreSQL: the connection to \(location) was closed") }
+        if connection.isClosed {
+            throw EventStoreError(.io, "PostgreSQL: the connection to \(location) was closed", cause: ConnectionClosed())
+        }
     }
 
     func close() {
@@ -278,6 +295,18 @@ final class PostgresSession: @unchecked Sendable {
     static func sqlState(_ error: any Error) -> String? {
         let e = (error as? EventStoreError)?.cause ?? error
         return ((e as? DriverError)?.error ?? e as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// The cause of a call refused because its connection was closed already.
+    struct ConnectionClosed: Error {}
+
+    /// Whether `error` is the loss of the connection (closed, timed out, reset, a dead link),
+    /// not an answer of the server's: what the server had of an open transaction is rolled back.
+    static func isConnectionLoss(_ error: any Error) -> Bool {
+        guard let e = error as? EventStoreError else { return false }
+        if e.cause is Timeout || e.cause is ConnectionClosed { return true }
+        if let driver = e.cause as? DriverError { return driver.error.serverInfo == nil }
+        return false
     }
 
     /// A driver error kept as the cause of one of the store's: printed with its details (the

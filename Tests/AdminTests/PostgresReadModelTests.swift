@@ -108,14 +108,18 @@ struct PostgresReadModelTests {
             #expect(try runAdmin(["--store", pg, "init"]).status == 0)
             #expect(try runAdmin(["--store", pg, "import", first]).status == 0)
             // a poll of 60 s: only a notification can wake it sooner
-            let worker = try AdminChild(here + ["workers", "--poll", "60", "--log-level", "info"])
+            // a name of its own, so that the server ends this worker's connections, not those of
+            // the tests that run beside this one
+            let name = "hromada worker test \(getpid()) \(UUID().uuidString.prefix(8))"
+            let worker = try AdminChild(
+                here + ["workers", "--poll", "60", "--log-level", "info"], environment: ["HROMADA_PG_APPLICATION_NAME": name])
             #expect(try Self.waitForCheckpoints(here, head: 600, timeout: 30))
             #expect(try runAdmin(["--store", pg, "import", second]).status == 0)
             #expect(try Self.waitForCheckpoints(here, head: 1254, timeout: 20), "woken by NOTIFY, not by its poll")
-            // the server ends every other connection (the worker's reader and its LISTEN):
-            // the worker connects again and follows the next append
+            // the server ends the worker's connections (its reader and its LISTEN): the worker
+            // connects again and follows the next append
             try server.psql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '\(name)'")
             usleep(500_000)
             let appended = try runAdmin([
                 "--store", pg, "append", "--stream", "community-nova-hromada", "--type", "CommunityRegistered",
@@ -126,6 +130,7 @@ struct PostgresReadModelTests {
             kill(worker.process.processIdentifier, SIGTERM)
             let run = worker.finish(timeout: 15)
             #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.stderr.contains("the LISTEN connection ended"), "the server did not end the worker's connections: \(run.stderr)")
             #expect(run.stderr.contains("workers stopped cleanly"))
             #expect(try runAdmin(here + ["replay", "--check"]).status == 0)
         }

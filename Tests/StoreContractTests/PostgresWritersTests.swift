@@ -50,6 +50,36 @@ struct PostgresWritersTests {
         #expect(report.events == Int64(total))
     }
 
+    /// A writer whose connection the server ends (an operator's `pg_terminate_backend`, a
+    /// restart, a dead link given up) fails with a sentence that says nothing of the events is
+    /// in the log, and nothing is; the same events from a new writer then land once.
+    @Test func aWriterWhoseConnectionIsEndedSaysNothingWasWritten() throws {
+        let server = try PostgresServer.shared()
+        let location = try server.newLocation()
+        try PostgresLogStore.initialize(location)
+        let events = (0..<3).map { i in note("note-cut", i, id: UUID()) }
+        let writer = try PostgresLogStore(location: location)
+        defer { writer.close() }
+        _ = try writer.append([note("note-before", 0, id: UUID())], validate: false)
+        try server.psql("SELECT pg_terminate_backend(\(try writer.backendPID()))")
+        usleep(200_000)
+        do {
+            _ = try writer.append(events, validate: false)
+            Issue.record("an append on an ended connection was acknowledged")
+        } catch let error as EventStoreError {
+            #expect(
+                error.message.contains("before the COMMIT was sent: nothing of this transaction is in the log"),
+                "\(error.message)")
+        }
+        let reader = try PostgresLogReader(location: location)
+        #expect(try reader.events(after: 0, limit: 100).count == 1)
+        let again = try PostgresLogStore(location: location)
+        defer { again.close() }
+        #expect(try again.append(events, validate: false).appended == 3)
+        #expect(try again.append(events, validate: false).duplicates == 3)
+        #expect(try reader.verify().ok)
+    }
+
     /// Writers racing for the same stream version with an expected version: exactly one wins
     /// each version, the others get `wrongExpectedVersion` and write nothing.
     @Test func optimisticConcurrencyHoldsAcrossConnections() throws {
