@@ -141,16 +141,18 @@ class Server:
         sh(*self.as_user, f"{self.bin}/pg_ctl", "-D", self.data, "-l", os.path.join(self.folder, "log"), "-w", "-o",
            f"-p {self.port} -k {self.folder} -c listen_addresses=* -c max_connections=200", "start")
 
+    def psql(self, *options):
+        """psql on the database's host (its socket folder), as the campaign's user."""
+        return [f"{self.bin}/psql", "-h", self.folder, "-p", str(self.port), "-U", "camp", "-d", "postgres", "-X",
+                *options]
+
     def psql_session(self):
-        """psql on the database's host, fed line by line (a session that holds a lock)."""
-        return subprocess.Popen([f"{self.bin}/psql", "-h", self.folder, "-p", str(self.port), "-U", "camp", "-d",
-                                 "postgres", "-X", "-q", "-v", "ON_ERROR_STOP=1"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        """psql fed line by line (a session that holds a lock)."""
+        return subprocess.Popen(self.psql("-q", "-v", "ON_ERROR_STOP=1"), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
 
     def scalar(self, sql):
-        r = sh(f"{self.bin}/psql", "-h", self.folder, "-p", str(self.port), "-U", "camp", "-d", "postgres",
-               "-X", "-At", "-c", sql, check=False)
-        return r.stdout.strip()
+        return sh(*self.psql("-At", "-c", sql), check=False).stdout.strip()
 
     def stop(self):
         sh(*self.as_user, f"{self.bin}/pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop", check=False)
@@ -196,14 +198,20 @@ def main():
 
         # the batches, written once (each host's own), and the kill plan of host 3
         batches = {}
+
+        def write_batch(h, b):
+            """Host h's batch b as a file of its own, kept in `batches` with its event ids."""
+            path = os.path.join(work, f"batch-{h}-{b}.jsonl")
+            events = [community_event(h, b, k, rng) for k in range(BATCH)]
+            with open(path, "w") as f:
+                for e in events:
+                    f.write(json.dumps(e, ensure_ascii=False) + "\n")
+            batches[(h, b)] = (path, [e["id"] for e in events])
+            return (h, b), path
+
         for h in range(1, HOSTS + 1):
             for b in range(ROUNDS):
-                path = os.path.join(work, f"batch-{h}-{b}.jsonl")
-                events = [community_event(h, b, k, rng) for k in range(BATCH)]
-                with open(path, "w") as f:
-                    for e in events:
-                        f.write(json.dumps(e, ensure_ascii=False) + "\n")
-                batches[(h, b)] = (path, [e["id"] for e in events])
+                write_batch(h, b)
         # host 3's batch 0 runs unkilled first: how long an import takes there (the calibration);
         # the kills land uniformly over 0.1-1.0 of that, so most of them come mid-transaction
         killed_batches = set(rng.sample(range(1, ROUNDS), min(KILLS, ROUNDS - 1))) if HOSTS >= 3 else set()
@@ -354,18 +362,8 @@ def main():
         # that connection up (HROMADA_PG_KEEPALIVE, DEADLINK seconds here; without it, the
         # server's TCP waits about fifteen minutes), and host 2's import must give up as well.
         if HOSTS >= 2 and DEADLINK > 0:
-            def own_batch(h):
-                key = (h, ROUNDS)
-                path = os.path.join(work, f"batch-{h}-{ROUNDS}.jsonl")
-                events = [community_event(h, ROUNDS, k, rng) for k in range(BATCH)]
-                with open(path, "w") as f:
-                    for e in events:
-                        f.write(json.dumps(e, ensure_ascii=False) + "\n")
-                batches[key] = (path, [e["id"] for e in events])
-                return key, path
-
-            cut_key, cut_path = own_batch(2)
-            other_key, _ = own_batch(1)
+            cut_key, cut_path = write_batch(2, ROUNDS)
+            other_key, _ = write_batch(1, ROUNDS)
             holder = server.psql_session()
             holder.stdin.write("BEGIN;\nSELECT position FROM camp.head FOR UPDATE;\n\\echo held\n")
             holder.stdin.flush()

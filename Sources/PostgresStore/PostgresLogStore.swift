@@ -119,7 +119,11 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
     }
 
     private func beginTurn() throws -> Turn {
-        try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        do {
+            try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+        } catch {
+            throw Self.meaning(of: error, commitSent: false)
+        }
         do {
             let head = try PostgresLog.head(session, forUpdate: true)
             try fold(through: head.position)
@@ -129,7 +133,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
                 domainPositionBefore: domainPosition)
         } catch {
             try? session.execute("ROLLBACK")
-            throw error
+            throw Self.meaning(of: error, commitSent: false)
         }
     }
 
@@ -149,29 +153,31 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         try session.rows("SELECT pg_notify(\(location.changesChannel), \(String(head)))")
         do {
             try session.execute("COMMIT")
-        } catch where PostgresSession.isConnectionLoss(error) {
-            let e = error as! EventStoreError
-            throw EventStoreError(
-                .io,
-                "\(e.message) after the COMMIT was sent: whether this transaction's events are in the log is not known; sending the same events again is safe (an event id already in the log is not appended twice)",
-                cause: CommitInDoubt(underlying: e))
+        } catch {
+            throw Self.meaning(of: error, commitSent: true)
         }
         domainPosition = head
     }
 
-    /// The cause of a lost connection while a COMMIT was on its way.
-    struct CommitInDoubt: Error {
-        let underlying: EventStoreError
+    /// The cause of a writer's error when its connection was lost: whether the COMMIT had been
+    /// sent, and the loss itself. (Not a loss any more for ``PostgresSession/isConnectionLoss(_:)``,
+    /// so an error said once is not said again by a caller further out.)
+    struct LostConnection: Error, CustomStringConvertible {
+        let commitSent: Bool
+        let loss: (any Error & Sendable)?
+        var description: String { loss.map { "\($0)" } ?? "the connection was lost" }
     }
 
-    /// A lost connection before the COMMIT was sent, said as what it means for the caller:
-    /// the server rolls the transaction back, nothing of it is in the log.
-    private static func lostBeforeCommit(_ error: any Error) -> any Error {
+    /// A lost connection said as what it means for the transaction it was in: before the COMMIT
+    /// was sent the server rolls it back, after it the outcome is not known. Any other error as
+    /// it is.
+    private static func meaning(of error: any Error, commitSent: Bool) -> any Error {
         guard PostgresSession.isConnectionLoss(error), let e = error as? EventStoreError else { return error }
-        return EventStoreError(
-            .io,
-            "\(e.message) before the COMMIT was sent: nothing of this transaction is in the log (the server rolls it back); sending the same events again is safe",
-            cause: e.cause)
+        let meaning =
+            commitSent
+            ? "after the COMMIT was sent: whether this transaction's events are in the log is not known; sending the same events again is safe (an event id already in the log is not appended twice)"
+            : "before the COMMIT was sent: nothing of this transaction is in the log (the server rolls it back); sending the same events again is safe"
+        return EventStoreError(.io, "\(e.message) \(meaning)", cause: LostConnection(commitSent: commitSent, loss: e.cause))
     }
 
     /// Reads, in one query each, what the log knows of these events' ids and streams.
@@ -315,12 +321,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         try requireOpen()
-        var turn: Turn
-        do {
-            turn = try beginTurn()
-        } catch {
-            throw Self.lostBeforeCommit(error)
-        }
+        var turn = try beginTurn()
         var positions: [Int64] = []
         var appended = 0
         var duplicates = 0
@@ -343,7 +344,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
             try commit(&turn)
         } catch {
             abandon(turn)
-            throw Self.lostBeforeCommit(error)
+            throw Self.meaning(of: error, commitSent: false)
         }
         return AppendResult(positions: positions, appended: appended, duplicates: duplicates, head: turn.tail.nextPosition - 1)
     }
@@ -358,12 +359,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
         var result = EventStore.ImportResult()
         let pipeline = ParsePipeline(next: next, ready: ready, checkPayload: options.validate)
         defer { pipeline.cancel() }
-        var turn: Turn
-        do {
-            turn = try beginTurn()
-        } catch {
-            throw Self.lostBeforeCommit(error)
-        }
+        var turn = try beginTurn()
         var inTurn = 0
         do {
             // The questions about a batch's ids and streams are sent before the batch before it is
@@ -415,7 +411,7 @@ public final class PostgresLogStore: LogWriting, @unchecked Sendable {
             onCommit(turn.tail.nextPosition - 1)
         } catch {
             abandon(turn)
-            throw Self.lostBeforeCommit(error)
+            throw Self.meaning(of: error, commitSent: false)
         }
         result.head = turn.tail.nextPosition - 1
         if result.appended > 0 { try? saveDomainState() }

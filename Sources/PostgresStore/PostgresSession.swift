@@ -84,12 +84,12 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     /// Opens a connection to `location` (no TLS: the servers are on the operators' own network;
-    /// an attempt gives up after 10 s) whose both ends give it up when the link goes dead
+    /// an attempt gives up after ``connectSeconds``) whose both ends give it up when the link goes dead
     /// (``DeadLink``).
     static func connect(_ location: PostgresLocation, id: Int, logger: Logger) -> EventLoopFuture<PostgresConnection> {
         let deadLink = DeadLink.configured
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton.any())
-            .connectTimeout(.seconds(10))
+            .connectTimeout(.seconds(Int64(connectSeconds)))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
         if let deadLink {
             let tcp = SocketOptionLevel(IPPROTO_TCP)
@@ -112,6 +112,9 @@ final class PostgresSession: @unchecked Sendable {
                 }
         }
     }
+
+    /// How long a connection attempt waits for the server.
+    static let connectSeconds = 10
 
     /// How the connections name themselves to the server (`application_name`, in
     /// `pg_stat_activity` and the server's log): `HROMADA_PG_APPLICATION_NAME`, or
@@ -333,7 +336,7 @@ final class PostgresSession: @unchecked Sendable {
             if let first = reasons.first, reasons.allSatisfy({ $0 == first }) { return first }
             return reasons.isEmpty ? "cannot resolve \(e.host)" : reasons.joined(separator: "; ")
         }
-        if let e = error as? ChannelError, case .connectTimeout = e { return "no answer within 10 s" }
+        if let e = error as? ChannelError, case .connectTimeout = e { return "no answer within \(connectSeconds) s" }
         guard let e = error as? PSQLError else { return "\(error)" }
         if let info = e.serverInfo, let message = info[.message] {
             return message + (info[.sqlState].map { " (SQLSTATE \($0))" } ?? "")

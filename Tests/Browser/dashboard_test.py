@@ -79,7 +79,8 @@ class Dashboard:
     def loads(self):
         return int(self.js("return document.body.dataset.loads || '0'"))
 
-    def wait(self, predicate, timeout, what, interval=0.02):
+    @staticmethod
+    def poll(predicate, timeout, interval=0.02):
         """Polls `predicate` until it is true or `timeout` seconds pass; returns the seconds waited or None."""
         started = time.monotonic()
         while True:
@@ -89,9 +90,15 @@ class Dashboard:
             except Exception:  # the DOM is being replaced between two calls
                 pass
             if time.monotonic() - started > timeout:
-                check(False, f"{what} (waited {timeout} s)")
                 return None
             time.sleep(interval)
+
+    def wait(self, predicate, timeout, what, interval=0.02):
+        """`poll`, and a failed check when `predicate` never held."""
+        took = self.poll(predicate, timeout, interval)
+        if took is None:
+            check(False, f"{what} (waited {timeout} s)")
+        return took
 
     def wait_for_load(self, before, view, timeout=15):
         took = self.wait(lambda: self.loads() > before and self.js("return document.body.dataset.view") == view,
@@ -120,11 +127,7 @@ class Dashboard:
         self.collect_console()
         self.driver.get("about:blank")
         self.driver.get(self.args.base + "/" + fragment)
-        ours = lambda: self.js("return !!document.getElementById('error')")
-        deadline = time.monotonic() + 5
-        while not ours() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if not ours():
+        if self.poll(lambda: self.js("return !!document.getElementById('error')"), 5) is None:
             self.describe_page()
             print(f"     navigating to /{fragment} again", flush=True)
             self.driver.get(self.args.base + "/" + fragment)

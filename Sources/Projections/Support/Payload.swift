@@ -18,7 +18,7 @@ struct Payload {
     }
 
     func malformed(field: String, _ reason: String) -> ProjectionError {
-        ProjectionError(.malformedEvent, "\(type): data.\(field) \(reason)", position: position)
+        .malformed(type: type, position: position, field: field, reason)
     }
 
     /// A required string (an id): present, a string, not empty.

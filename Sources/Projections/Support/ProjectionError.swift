@@ -76,8 +76,11 @@ public struct ProjectionError: LedgerError {
     }
 
     static func malformed(_ event: RecordedEvent, field: String, _ reason: String) -> ProjectionError {
-        ProjectionError(
-            .malformedEvent, "\(event.type): data.\(field) \(reason)", position: event.position)
+        malformed(type: event.type, position: event.position, field: field, reason)
+    }
+
+    static func malformed(type: String, position: Int64, field: String, _ reason: String) -> ProjectionError {
+        ProjectionError(.malformedEvent, "\(type): data.\(field) \(reason)", position: position)
     }
 }
 
